@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"gopkg.in/yaml.v3"
 )
 
@@ -181,6 +182,7 @@ func isNull(n *yaml.Node) bool {
 
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
+	codeType        = reflect.TypeFor[codes.Code]()
 	unmarshalerType = reflect.TypeFor[Unmarshaler]()
 	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -234,6 +236,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			}
 			return
 		}
+	}
+	if v.Type() == codeType {
+		if n.Kind != yaml.ScalarNode || isNull(n) {
+			d.fail(n, path, "expected a status code name such as UNAVAILABLE, got %s", kindName(n))
+			return
+		}
+		c, err := ParseCode(n.Value)
+		if err != nil {
+			d.fail(n, path, "%s", err.Error())
+			return
+		}
+		v.SetUint(uint64(c))
+		return
 	}
 	if v.Type() == durationType {
 		dur, err := ParseDuration(n)
