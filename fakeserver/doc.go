@@ -1,0 +1,40 @@
+// Package fakeserver is a fault-injecting UserService: the instrument
+// grpcbench measures client stacks against.
+//
+// Start launches a Cluster of N backends, each a real grpc.Server on its own
+// TCP port (127.0.0.1:0 unless fixed), serving UserService, grpc.health.v1,
+// server reflection and ORCA load reports (per call, in the
+// endpoint-load-metrics-bin trailer, and out of band). Each backend keeps
+// counters readable while it runs: calls per method, retry attempts (calls
+// carrying grpc-previous-rpc-attempts), stream messages in and out, final
+// status codes, injected faults per kind and code, in-flight calls and
+// connections.
+//
+// Faults are selected per backend, per method and per time window, and every
+// random decision is drawn from a counter-based generator seeded by
+// Config.Seed, so the same seed gives the same fault sequence for the same
+// sequence of calls. The kinds:
+//
+//   - latency: fixed, uniform, normal, lognormal (median, p99), exponential
+//     or pareto delay, per call and/or per stream message;
+//   - error: a status code for a fraction (or every Nth) of calls, sent
+//     trailers-only so gRPC's own retry may retry it, optionally with
+//     grpc-retry-pushback-ms;
+//   - abort: end a stream with a code after exactly N messages;
+//   - stall: never reply, until the client gives up;
+//   - pause: a stop-the-world window; every call and stream message arriving
+//     in it waits until it ends (what exposes coordinated omission);
+//   - goaway (max connection age), kill (drop every connection abruptly),
+//     down (listener closed, connections dropped, the same port serving
+//     again after the window);
+//   - capacity: RESOURCE_EXHAUSTED beyond a number of in-flight calls, and
+//     HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS;
+//   - keepalive: an enforcement policy, so clients pinging too often get
+//     GOAWAY too_many_pings;
+//   - health: NOT_SERVING windows; orca: the utilization a backend reports,
+//     fixed or proportional to its load.
+//
+// A configuration is validated before anything starts; every mistake is
+// reported with its field path (faults[1].error.rate), and LoadFile adds the
+// file and line.
+package fakeserver
