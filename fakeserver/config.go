@@ -646,18 +646,19 @@ func kindList() string {
 }
 
 // LoadFile reads a fault file: either a full server configuration (a mapping
-// with backends, faults, …) or just a list of faults. Errors are located as
+// with backends, faults, …) or just a list of faults. Overrides (e.g. from
+// command-line flags) are applied before validation. Errors are located as
 // "file:line: field: message".
-func LoadFile(path string) (Config, error) {
+func LoadFile(path string, overrides ...func(*Config)) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, err
 	}
-	return Parse(path, data)
+	return Parse(path, data, overrides...)
 }
 
 // Parse is LoadFile on bytes already read; name is used in error messages.
-func Parse(name string, data []byte) (Config, error) {
+func Parse(name string, data []byte, overrides ...func(*Config)) (Config, error) {
 	root, err := yamlx.Parse(name, data)
 	if err != nil {
 		return Config{}, err
@@ -672,6 +673,9 @@ func Parse(name string, data []byte) (Config, error) {
 	pos, err := yamlx.Decode(name, root, &c)
 	if err != nil {
 		return Config{}, err
+	}
+	for _, o := range overrides {
+		o(&c)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, pos.Locate(name, err)

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grpcbench/grpcbench/fakeserver"
+)
+
+func runFakeServer(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "fakeserver", "[flags]", `Serve the fault-injecting fake UserService until SIGINT or SIGTERM (or --duration),
+then print each backend's counters. One line per backend address is printed at start:
+  backend 0 127.0.0.1:50051`)
+	listen := fs.String("listen", "127.0.0.1:0", "address of backend 0; with a fixed port, backend i listens on port+i")
+	backends := fs.Int("backends", 0, "number of backends (default: the fault file's, else 1)")
+	faults := fs.String("faults", "", "fault file (YAML): a list of faults, or a server config with backends, seed, faults")
+	seed := fs.Int64("seed", 0, "seed of every random fault decision (default: the fault file's, else 0)")
+	mcs := fs.Uint32("max-concurrent-streams", 0, "HTTP/2 max concurrent streams per connection (0: unlimited)")
+	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
+	asJSON := fs.Bool("json", false, "print the final counters as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("fakeserver takes no arguments, got %q", fs.Args())
+	}
+	if *duration < 0 {
+		return usageErrorf("--duration must not be negative, got %s", *duration)
+	}
+	var listenErr error
+	override := func(c *fakeserver.Config) {
+		if fs.Changed("backends") {
+			c.Backends = *backends
+		}
+		if fs.Changed("seed") {
+			c.Seed = *seed
+		}
+		if fs.Changed("max-concurrent-streams") {
+			c.MaxConcurrentStreams = *mcs
+		}
+		c.Backends = max(c.Backends, 1)
+		if c.Backends <= 64 {
+			c.Addrs, listenErr = listenAddrs(*listen, c.Backends)
+		}
+	}
+	var cfg fakeserver.Config
+	if *faults != "" {
+		c, err := fakeserver.LoadFile(*faults, override)
+		if listenErr != nil {
+			return usageError(listenErr)
+		}
+		if err != nil {
+			return usageError(err)
+		}
+		cfg = c
+	} else {
+		override(&cfg)
+	}
+	if listenErr != nil {
+		return usageError(listenErr)
+	}
+	if err := cfg.Validate(); err != nil {
+		name := *faults
+		if name == "" {
+			name = "flags"
+		}
+		return usageErrorf("%s: %w", name, err)
+	}
+	cl, err := fakeserver.Start(ctx, cfg)
+	if err != nil {
+		return failure(err)
+	}
+	defer cl.Stop()
+	for i, a := range cl.Addrs() {
+		fmt.Fprintf(e.stdout, "backend %d %s\n", i, a)
+	}
+	if f, ok := e.stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+	var timeout <-chan time.Time
+	if *duration > 0 {
+		t := time.NewTimer(*duration)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	st := cl.Stats()
+	cl.Stop()
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printServerStats(e.stdout, st)
+	return nil
+}
+
+// listenAddrs expands the address of backend 0 into n addresses.
+func listenAddrs(listen string, n int) ([]string, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port+n-1 > 65535 {
+		return nil, fmt.Errorf("--listen %q: port must be a number in 0..%d for %d backends", listen, 65536-n, n)
+	}
+	out := make([]string, n)
+	for i := range out {
+		p := 0
+		if port != 0 {
+			p = port + i
+		}
+		out[i] = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	return out, nil
+}
+
+func printServerStats(w io.Writer, st fakeserver.Stats) {
+	for _, b := range st.Backends {
+		fmt.Fprintf(w, "backend %d %s: %d calls, %d retry attempts, %d connections accepted\n",
+			b.Index, b.Addr, b.TotalCalls(), b.TotalRetries(), b.ConnectionsTotal)
+		line := func(label string, m map[string]int64) {
+			if len(m) == 0 {
+				return
+			}
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+			}
+			fmt.Fprintf(w, "  %-13s %s\n", label, strings.Join(parts, " "))
+		}
+		line("calls", b.Calls)
+		line("retries", b.Retries)
+		line("messages in", b.MessagesIn)
+		line("messages out", b.MessagesOut)
+		line("codes", b.Codes)
+		line("faults", b.Faults)
+		if b.Error != "" {
+			fmt.Fprintf(w, "  error         %s\n", b.Error)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK      = 0
+	exitGate    = 1 // a threshold or regression gate failed
+	exitUsage   = 2 // bad input or usage
+	exitFailure = 3 // the run could not be carried out
+)
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as bad input or usage (exit 2).
+func usageError(err error) error { return &exitError{exitUsage, err} }
+
+// usageErrorf is usageError with formatting.
+func usageErrorf(format string, args ...any) error {
+	return usageError(fmt.Errorf(format, args...))
+}
+
+// failure marks err as a run that could not be carried out (exit 3).
+func failure(err error) error { return &exitError{exitFailure, err} }
+
+// gateFailed marks err as a failed gate (exit 1).
+func gateFailed(err error) error { return &exitError{exitGate, err} }
+
+// env is what a command sees of the process: streams and arguments.
+type env struct {
+	stdout, stderr io.Writer
+	// isTTY reports whether stdout is a terminal (progress bars).
+	isTTY bool
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"fakeserver", "serve the fault-injecting fake UserService on local ports", runFakeServer},
+		{"version", "print version, commit, Go and grpc-go versions", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, isTTY: isTerminal(os.Stdout)}))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		usage(e.stdout)
+		return exitOK
+	case "--version", "-v":
+		name = "version"
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return exitCode(e, c.run(ctx, e, args[1:]))
+		}
+	}
+	fmt.Fprintf(e.stderr, "grpcbench: unknown command %q%s\n\n", name, suggestCommand(name))
+	usage(e.stderr)
+	return exitUsage
+}
+
+func exitCode(e *env, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	code := exitFailure
+	var xe *exitError
+	if errors.As(err, &xe) {
+		code = xe.code
+	}
+	fmt.Fprintf(e.stderr, "grpcbench: %v\n", err)
+	return code
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `grpcbench load-tests gRPC client stacks (pool, load balancing, retry, circuit
+breaker) against a fault-injecting fake server, and reports which
+configuration holds up best.
+
+Usage:
+  grpcbench <command> [flags]
+
+Commands:
+`)
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "grpcbench <command> --help" for a command's flags.
+Exit codes: 0 success, 1 a gate failed, 2 bad input or usage, 3 the run could not be carried out.
+`)
+}
+
+func suggestCommand(name string) string {
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
+			return fmt.Sprintf(" (did you mean %q?)", c.name)
+		}
+	}
+	return ""
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(e *env, name, argsUsage, summary string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: grpcbench %s %s\n\n%s\n\nFlags:\n%s", name, argsUsage, summary, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parseFlags parses args; errors are usage errors, --help is not an error.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageErrorf("%s: %w", fs.Name(), err)
+	}
+	return nil
+}
