@@ -1,0 +1,389 @@
+package lb
+
+import (
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/grpcbench/grpcbench/internal/yamlx"
+)
+
+// Policy names a load-balancing policy as written in a scenario file.
+type Policy string
+
+// The policies a Config may name.
+const (
+	// PickFirst connects to the first reachable address and sends every call
+	// there until that connection fails.
+	PickFirst Policy = "pick_first"
+	// RoundRobin cycles through every READY backend (the default).
+	RoundRobin Policy = "round_robin"
+	// WeightedRoundRobin weights backends by the load they report in ORCA
+	// (per-call trailers by default, or out-of-band), gRFC A58.
+	WeightedRoundRobin Policy = "weighted_round_robin"
+	// LeastRequest samples ChoiceCount backends and picks the one with the
+	// fewest calls in flight, gRFC A48.
+	LeastRequest Policy = "least_request"
+	// RingHash maps a hash of a request header onto a consistent-hash ring,
+	// so one key stays on one backend, gRFC A42/A76.
+	RingHash Policy = "ring_hash"
+	// GRPCLB is grpc-go's legacy look-aside policy. Validate rejects it; see
+	// ErrGRPCLB.
+	GRPCLB Policy = "grpclb"
+)
+
+// DefaultPolicy is the policy of a Config that names none.
+const DefaultPolicy = RoundRobin
+
+// Policies lists the policies Validate accepts, in a fixed order.
+var Policies = []Policy{PickFirst, RoundRobin, WeightedRoundRobin, LeastRequest, RingHash}
+
+// Limits and defaults that grpc-go applies; Validate rejects values it would
+// silently change.
+const (
+	// DefaultChoiceCount is least_request's sample size when none is set.
+	DefaultChoiceCount = 2
+	// MaxChoiceCount is the largest sample size grpc-go honours (it lowers
+	// larger values to 10).
+	MaxChoiceCount = 10
+	// DefaultMinRingSize and DefaultMaxRingSize are ring_hash's ring size
+	// bounds when none are set.
+	DefaultMinRingSize = 1024
+	DefaultMaxRingSize = 4096
+	// MaxRingSize is the largest ring size grpc-go accepts. Sizes above
+	// 4096 are further capped by grpc-go unless GRPC_RING_HASH_CAP raises it.
+	MaxRingSize = 8 << 20
+	// MinWeightUpdatePeriod is the smallest WRR weight update period
+	// grpc-go honours.
+	MinWeightUpdatePeriod = 100 * time.Millisecond
+	// MinKeepaliveTime is the smallest client keepalive ping interval
+	// grpc-go honours.
+	MinKeepaliveTime = 10 * time.Second
+	// MinWindowSize is the smallest HTTP/2 window grpc-go honours (smaller
+	// values are ignored).
+	MinWindowSize = 65535
+)
+
+// ErrGRPCLB explains why the grpclb policy is not offered.
+var ErrGRPCLB = errors.New("grpclb is not supported: it is gRPC's deprecated legacy look-aside " +
+	"balancing protocol, which needs a separate grpc.lb.v1.LoadBalancer balancer service " +
+	"(the fake server serves none) and has been replaced by xDS; " +
+	"use round_robin, weighted_round_robin, least_request or ring_hash")
+
+// ringHashKeyEnv is the grpc-go switch for ring_hash's requestHashHeader
+// (gRFC A76). It is on by default in grpc-go 1.85; "false" turns it off, and
+// then ring_hash without xDS fails every pick.
+const ringHashKeyEnv = "GRPC_EXPERIMENTAL_RING_HASH_SET_REQUEST_HASH_KEY"
+
+// Config is a client's load-balancing and channel configuration. The zero
+// value is valid: round_robin with grpc-go's defaults for everything else.
+//
+// Options of a policy other than the chosen one are ignored, so a scenario
+// matrix can sweep the policy while keeping per-policy options in its base.
+type Config struct {
+	// Policy is the balancing policy; "" means DefaultPolicy.
+	Policy Policy `yaml:"policy"`
+
+	// ChoiceCount is least_request's sample size, 2..10 (0: 2).
+	ChoiceCount int `yaml:"choice_count"`
+
+	// HashHeader is the request header whose value ring_hash hashes; calls
+	// carry it in outgoing metadata (several values are joined with ",").
+	// A call without the header gets a random hash, so it lands on any
+	// READY backend. Required for ring_hash: without xDS there is no other
+	// source of a hash key (grpc-go's requestHashHeader, gRFC A76; on by
+	// default in grpc-go 1.85).
+	HashHeader string `yaml:"hash_header"`
+	// MinRingSize and MaxRingSize bound ring_hash's ring (0: 1024 and 4096).
+	MinRingSize uint64 `yaml:"min_ring_size"`
+	MaxRingSize uint64 `yaml:"max_ring_size"`
+
+	// BlackoutPeriod is how long a backend must report load before WRR uses
+	// its weight (grpc-go default 10s). Nil keeps the default; 0 is allowed.
+	BlackoutPeriod *time.Duration `yaml:"blackout_period"`
+	// WeightUpdatePeriod is how often WRR recomputes weights, at least
+	// 100ms (default 1s).
+	WeightUpdatePeriod *time.Duration `yaml:"weight_update_period"`
+	// EnableOOBLoadReport makes WRR read load from the ORCA out-of-band
+	// stream instead of per-call trailers.
+	EnableOOBLoadReport bool `yaml:"enable_oob_load_report"`
+	// OOBReportingPeriod is the out-of-band report interval WRR asks for
+	// (default 10s). Only with EnableOOBLoadReport.
+	OOBReportingPeriod *time.Duration `yaml:"oob_reporting_period"`
+	// WeightExpirationPeriod is how long a weight stays valid without a new
+	// report (default 3m).
+	WeightExpirationPeriod *time.Duration `yaml:"weight_expiration_period"`
+	// ErrorUtilizationPenalty scales the error rate added to utilization
+	// (default 1.0; 0 disables).
+	ErrorUtilizationPenalty *float64 `yaml:"error_utilization_penalty"`
+
+	// HealthCheck turns on client-side health checking (grpc.health.v1,
+	// service name ""). Backends that report NOT_SERVING get no calls.
+	// It has no effect under pick_first in grpc-go, so Validate rejects
+	// that combination.
+	HealthCheck bool `yaml:"health_check"`
+
+	// Keepalive configures client keepalive pings.
+	Keepalive Keepalive `yaml:"keepalive"`
+
+	// MaxRecvMsgSize and MaxSendMsgSize are default per-call message size
+	// limits in bytes (0: grpc-go's 4 MiB receive, unlimited send).
+	MaxRecvMsgSize int `yaml:"max_recv_msg_size"`
+	MaxSendMsgSize int `yaml:"max_send_msg_size"`
+
+	// InitialWindowSize and InitialConnWindowSize set the HTTP/2 stream and
+	// connection flow-control windows in bytes, at least 65535 (0: grpc-go's
+	// dynamic BDP-based windows).
+	InitialWindowSize     int32 `yaml:"initial_window_size"`
+	InitialConnWindowSize int32 `yaml:"initial_conn_window_size"`
+
+	// ConnectBackoff configures reconnect backoff and the connect timeout.
+	ConnectBackoff ConnectBackoff `yaml:"connect_backoff"`
+}
+
+// Keepalive configures client-side HTTP/2 keepalive pings. The zero value
+// sends no pings. Servers enforce a minimum ping interval (grpc-go: 5m by
+// default) and close connections that ping more often.
+type Keepalive struct {
+	// Time is the idle time after which the client pings, at least 10s.
+	Time time.Duration `yaml:"time"`
+	// Timeout is how long the client waits for a ping ack before closing
+	// the connection (0: grpc-go's 20s).
+	Timeout time.Duration `yaml:"timeout"`
+	// PermitWithoutStream lets the client ping with no calls in flight.
+	PermitWithoutStream bool `yaml:"permit_without_stream"`
+}
+
+// IsZero reports whether k sets nothing.
+func (k Keepalive) IsZero() bool { return k == Keepalive{} }
+
+// ConnectBackoff configures how a channel reconnects to a backend. Zero
+// (or nil) fields take grpc-go's defaults (1s, 1.6, 0.2, 120s, 20s).
+type ConnectBackoff struct {
+	// BaseDelay is the wait after the first failed connection attempt.
+	BaseDelay time.Duration `yaml:"base_delay"`
+	// Multiplier grows the wait after each further failure, at least 1.
+	Multiplier float64 `yaml:"multiplier"`
+	// Jitter randomises each wait by ±Jitter·wait, 0..1; nil keeps 0.2.
+	Jitter *float64 `yaml:"jitter"`
+	// MaxDelay caps the wait.
+	MaxDelay time.Duration `yaml:"max_delay"`
+	// MinConnectTimeout is the least time a connection attempt is given.
+	MinConnectTimeout time.Duration `yaml:"min_connect_timeout"`
+}
+
+// Default connect backoff values, as in grpc-go's backoff.DefaultConfig.
+const (
+	DefaultBaseDelay         = time.Second
+	DefaultMultiplier        = 1.6
+	DefaultJitter            = 0.2
+	DefaultMaxDelay          = 120 * time.Second
+	DefaultMinConnectTimeout = 20 * time.Second
+)
+
+// IsZero reports whether b sets nothing.
+func (b ConnectBackoff) IsZero() bool { return b == ConnectBackoff{} }
+
+// WithDefaults returns b with its zero fields set to grpc-go's defaults.
+func (b ConnectBackoff) WithDefaults() ConnectBackoff {
+	if b.BaseDelay == 0 {
+		b.BaseDelay = DefaultBaseDelay
+	}
+	if b.Multiplier == 0 {
+		b.Multiplier = DefaultMultiplier
+	}
+	if b.Jitter == nil {
+		j := DefaultJitter
+		b.Jitter = &j
+	}
+	if b.MaxDelay == 0 {
+		b.MaxDelay = max(DefaultMaxDelay, b.BaseDelay)
+	}
+	if b.MinConnectTimeout == 0 {
+		b.MinConnectTimeout = DefaultMinConnectTimeout
+	}
+	return b
+}
+
+// EffectivePolicy returns the policy, with "" replaced by DefaultPolicy.
+func (c Config) EffectivePolicy() Policy {
+	if c.Policy == "" {
+		return DefaultPolicy
+	}
+	return c.Policy
+}
+
+// Validate reports every problem in c as yamlx field errors with paths
+// relative to c (e.g. "choice_count: must be between 2 and 10"), joined.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, yamlx.Fieldf(path, format, args...))
+	}
+	p := c.EffectivePolicy()
+	switch p {
+	case PickFirst, RoundRobin, WeightedRoundRobin, LeastRequest, RingHash:
+	case GRPCLB:
+		add("policy", "%v", ErrGRPCLB)
+	default:
+		add("policy", "unknown policy %q (want one of %s)", string(c.Policy), policyList())
+	}
+
+	if p == LeastRequest && c.ChoiceCount != 0 && (c.ChoiceCount < 2 || c.ChoiceCount > MaxChoiceCount) {
+		add("choice_count", "must be between 2 and %d, got %d", MaxChoiceCount, c.ChoiceCount)
+	}
+
+	if p == RingHash {
+		errs = append(errs, c.validateRingHash()...)
+	}
+	if p == WeightedRoundRobin {
+		errs = append(errs, c.validateWRR()...)
+	}
+
+	if c.HealthCheck && p == PickFirst {
+		add("health_check", "has no effect under pick_first in grpc-go (health checking runs only "+
+			"under round_robin, weighted_round_robin, least_request and ring_hash)")
+	}
+
+	errs = append(errs, c.Keepalive.validate("keepalive")...)
+
+	if c.MaxRecvMsgSize < 0 {
+		add("max_recv_msg_size", "must not be negative, got %d", c.MaxRecvMsgSize)
+	}
+	if c.MaxSendMsgSize < 0 {
+		add("max_send_msg_size", "must not be negative, got %d", c.MaxSendMsgSize)
+	}
+	for _, w := range []struct {
+		name string
+		v    int32
+	}{{"initial_window_size", c.InitialWindowSize}, {"initial_conn_window_size", c.InitialConnWindowSize}} {
+		if w.v != 0 && w.v < MinWindowSize {
+			add(w.name, "must be 0 (dynamic) or at least %d bytes, got %d (grpc-go ignores smaller windows)", MinWindowSize, w.v)
+		}
+	}
+
+	errs = append(errs, c.ConnectBackoff.validate("connect_backoff")...)
+	return errors.Join(errs...)
+}
+
+func (c Config) validateRingHash() []error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, yamlx.Fieldf(path, format, args...))
+	}
+	h := strings.ToLower(c.HashHeader)
+	switch {
+	case h == "":
+		add("hash_header", "is required for ring_hash: without xDS the request header is the only hash key")
+	case strings.HasSuffix(h, "-bin"):
+		add("hash_header", "%q: binary headers (-bin) cannot be hash keys", c.HashHeader)
+	case strings.HasPrefix(h, ":"):
+		add("hash_header", "%q: pseudo-headers cannot be hash keys", c.HashHeader)
+	default:
+		for i := 0; i < len(h); i++ {
+			b := h[i]
+			if !(b >= 'a' && b <= 'z') && !(b >= '0' && b <= '9') && b != '.' && b != '-' && b != '_' {
+				add("hash_header", "%q: a header name may hold only [0-9a-z-_.]", c.HashHeader)
+				break
+			}
+		}
+	}
+	if v, ok := os.LookupEnv(ringHashKeyEnv); ok && strings.EqualFold(v, "false") {
+		add("hash_header", "is ignored by grpc-go because %s=false is set in the environment", ringHashKeyEnv)
+	}
+	if c.MinRingSize > MaxRingSize {
+		add("min_ring_size", "must be at most %d, got %d", MaxRingSize, c.MinRingSize)
+	}
+	if c.MaxRingSize > MaxRingSize {
+		add("max_ring_size", "must be at most %d, got %d", MaxRingSize, c.MaxRingSize)
+	}
+	lo, hi := c.MinRingSize, c.MaxRingSize
+	if lo == 0 {
+		lo = DefaultMinRingSize
+	}
+	if hi == 0 {
+		hi = DefaultMaxRingSize
+	}
+	if lo > hi && c.MinRingSize <= MaxRingSize && c.MaxRingSize <= MaxRingSize {
+		add("min_ring_size", "%d is greater than max_ring_size %d", lo, hi)
+	}
+	return errs
+}
+
+func (c Config) validateWRR() []error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, yamlx.Fieldf(path, format, args...))
+	}
+	if d := c.BlackoutPeriod; d != nil && *d < 0 {
+		add("blackout_period", "must not be negative, got %v", *d)
+	}
+	if d := c.WeightUpdatePeriod; d != nil && *d < MinWeightUpdatePeriod {
+		add("weight_update_period", "must be at least %v (grpc-go raises smaller values), got %v", MinWeightUpdatePeriod, *d)
+	}
+	if d := c.WeightExpirationPeriod; d != nil && *d <= 0 {
+		add("weight_expiration_period", "must be positive, got %v", *d)
+	}
+	if d := c.OOBReportingPeriod; d != nil {
+		switch {
+		case !c.EnableOOBLoadReport:
+			add("oob_reporting_period", "needs enable_oob_load_report: true")
+		case *d <= 0:
+			add("oob_reporting_period", "must be positive, got %v", *d)
+		}
+	}
+	if f := c.ErrorUtilizationPenalty; f != nil && (*f < 0 || math.IsNaN(*f) || math.IsInf(*f, 0)) {
+		add("error_utilization_penalty", "must be a finite number >= 0, got %v", *f)
+	}
+	return errs
+}
+
+func (k Keepalive) validate(prefix string) []error {
+	var errs []error
+	if k.Time != 0 && k.Time < MinKeepaliveTime {
+		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "time"),
+			"must be 0 (no pings) or at least %v (grpc-go raises smaller values), got %v", MinKeepaliveTime, k.Time))
+	}
+	if k.Timeout < 0 {
+		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "timeout"), "must not be negative, got %v", k.Timeout))
+	}
+	if k.Time == 0 && (k.Timeout != 0 || k.PermitWithoutStream) {
+		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "time"), "must be set when timeout or permit_without_stream is"))
+	}
+	return errs
+}
+
+func (b ConnectBackoff) validate(prefix string) []error {
+	var errs []error
+	add := func(name, format string, args ...any) {
+		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, name), format, args...))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"base_delay", b.BaseDelay}, {"max_delay", b.MaxDelay}, {"min_connect_timeout", b.MinConnectTimeout}} {
+		if d.v < 0 {
+			add(d.name, "must not be negative, got %v", d.v)
+		}
+	}
+	if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
+		add("multiplier", "must be at least 1, got %v", b.Multiplier)
+	}
+	if j := b.Jitter; j != nil && (*j < 0 || *j > 1 || math.IsNaN(*j)) {
+		add("jitter", "must be between 0 and 1, got %v", *j)
+	}
+	if eff := b.WithDefaults(); b.MaxDelay > 0 && b.MaxDelay < eff.BaseDelay {
+		add("max_delay", "%v is less than base_delay %v", b.MaxDelay, eff.BaseDelay)
+	}
+	return errs
+}
+
+func policyList() string {
+	s := make([]string, len(Policies))
+	for i, p := range Policies {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,95 @@
+package pool
+
+import (
+	"errors"
+	"time"
+
+	"github.com/grpcbench/grpcbench/internal/yamlx"
+)
+
+// Pick names a strategy for choosing a connection per call.
+type Pick string
+
+// The pick strategies.
+const (
+	PickRoundRobin    Pick = "round_robin"
+	PickRandom        Pick = "random"
+	PickLeastInflight Pick = "least_inflight"
+	PickFirstReady    Pick = "first_ready"
+)
+
+// Picks lists every strategy.
+var Picks = []Pick{PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady}
+
+// Defaults for Config fields left at their zero value, and the largest pool.
+const (
+	DefaultSize          = 1
+	DefaultPick          = PickRoundRobin
+	DefaultWarmupTimeout = 5 * time.Second
+	MaxSize              = 1024
+)
+
+// Config configures a Pool. Zero fields take the Default* values, so the
+// zero Config is one connection picked round robin, without warm-up or
+// recycling. As YAML:
+//
+//	size: 4
+//	pick: least_inflight
+//	warmup: true
+//	warmup_timeout: 2s
+//	max_age: 30s
+type Config struct {
+	// Size is the number of connections (default 1, at most MaxSize).
+	Size int `yaml:"size"`
+	// Pick is the strategy: round_robin (default), random, least_inflight
+	// or first_ready.
+	Pick Pick `yaml:"pick"`
+	// Warmup makes New connect every connection and wait until it is READY.
+	Warmup bool `yaml:"warmup"`
+	// WarmupTimeout bounds the warm-up in New, and the wait for a
+	// replacement connection to become READY when recycling (default 5s).
+	WarmupTimeout time.Duration `yaml:"warmup_timeout"`
+	// MaxAge replaces a connection once it is this old; 0 never does.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// DefaultConfig returns the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{}.WithDefaults()
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.Pick == "" {
+		c.Pick = DefaultPick
+	}
+	if c.WarmupTimeout == 0 {
+		c.WarmupTimeout = DefaultWarmupTimeout
+	}
+	return c
+}
+
+// Validate reports every invalid field, as yamlx.FieldError values joined
+// with errors.Join, with paths relative to Config (e.g. "size"). Zero values
+// are valid: they mean the defaults.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Size < 0 || c.Size > MaxSize {
+		errs = append(errs, yamlx.Fieldf("size", "must be between 1 and %d, got %d", MaxSize, c.Size))
+	}
+	switch c.Pick {
+	case "", PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady:
+	default:
+		errs = append(errs, yamlx.Fieldf("pick", "unknown strategy %q (want round_robin, random, least_inflight or first_ready)", string(c.Pick)))
+	}
+	if c.WarmupTimeout < 0 {
+		errs = append(errs, yamlx.Fieldf("warmup_timeout", "must not be negative, got %v", c.WarmupTimeout))
+	}
+	if c.MaxAge < 0 {
+		errs = append(errs, yamlx.Fieldf("max_age", "must not be negative, got %v", c.MaxAge))
+	}
+	return errors.Join(errs...)
+}
