@@ -1,0 +1,156 @@
+package breaker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcbench/grpcbench/breaker"
+	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/proto/userpb"
+)
+
+func startCluster(t testing.TB, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 3, Faults: faults})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cc, err := grpc.NewClient(cl.Addrs()[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		cl.Stop()
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cc.Close()
+		cl.Stop()
+		cancel()
+	})
+	return cl, cc
+}
+
+func getUserCalls(cl *fakeserver.Cluster) int64 {
+	var n int64
+	for _, b := range cl.Stats().Backends {
+		n += b.Calls["GetUser"]
+	}
+	return n
+}
+
+// TestDownWindow is the "Must show": the breaker trips while the
+// backend is down, rejects fast without reaching it while open, and
+// half-open probes close it once the backend is back; the counters match
+// the server's.
+func TestDownWindow(t *testing.T) {
+	const downAt, downFor = 300 * time.Millisecond, 700 * time.Millisecond
+	cl, cc := startCluster(t, fakeserver.Fault{Down: &fakeserver.Down{Window: fakeserver.Window{At: downAt, For: downFor}}})
+	b := breaker.New(breaker.Config{FailureThreshold: 3, OpenFor: 150 * time.Millisecond, HalfOpenProbes: 2})
+	client := userpb.NewUserServiceClient(breaker.Wrap(cc, b))
+
+	var sawOpen, checkedFastReject bool
+	var okCalls, failedCalls, rejected int64
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; i < 5000 && time.Now().Before(deadline); i++ {
+		sinceStart := time.Since(cl.Started())
+		if sinceStart > downAt+downFor+300*time.Millisecond && b.State() == breaker.Closed && sawOpen {
+			break
+		}
+		before := getUserCalls(cl)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := client.GetUser(ctx, &userpb.GetUserRequest{UserId: "1"})
+		cancel()
+		s := status.Convert(err)
+		switch {
+		case err == nil || s.Code() == codes.NotFound:
+			okCalls++
+		case strings.Contains(s.Message(), "circuit breaker is open"):
+			rejected++
+			if s.Code() != codes.Unavailable {
+				t.Fatalf("rejection has code %s", s.Code())
+			}
+			if after := getUserCalls(cl); after != before {
+				t.Fatalf("a rejected call reached the server (%d → %d calls)", before, after)
+			}
+			checkedFastReject = true
+		default:
+			failedCalls++
+		}
+		if b.State() == breaker.Open {
+			sawOpen = true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := b.Stats()
+	t.Logf("ok %d, failed %d, rejected %d; breaker %+v", okCalls, failedCalls, rejected, st)
+	if !sawOpen || st.Trips < 1 || !checkedFastReject {
+		t.Fatalf("breaker never tripped/rejected during the down window: %+v", st)
+	}
+	if st.State != breaker.Closed {
+		t.Fatalf("breaker %s after the backend recovered", st.State)
+	}
+	closedByProbes := false
+	for _, tr := range st.Transitions {
+		if tr.From == breaker.HalfOpen && tr.To == breaker.Closed {
+			closedByProbes = true
+		}
+	}
+	if !closedByProbes {
+		t.Fatalf("no half-open → closed transition: %+v", st.Transitions)
+	}
+	if st.Rejections != rejected || st.Successes != okCalls || st.Failures != failedCalls {
+		t.Fatalf("breaker counted %d/%d/%d rejections/successes/failures, client saw %d/%d/%d",
+			st.Rejections, st.Successes, st.Failures, rejected, okCalls, failedCalls)
+	}
+	// Calls that reached the server are exactly the successful ones: calls
+	// during the down window fail before reaching a handler, rejected ones
+	// never leave the client.
+	if got := getUserCalls(cl); got != okCalls {
+		t.Fatalf("server received %d calls, client had %d successes", got, okCalls)
+	}
+}
+
+// TestStreamOutcome checks that streams count when they end.
+func TestStreamOutcome(t *testing.T) {
+	_, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"ListUsers"},
+		Abort: &fakeserver.Abort{After: 2, Code: codes.Unavailable}})
+	b := breaker.New(breaker.Config{FailureThreshold: 2})
+	client := userpb.NewUserServiceClient(breaker.Wrap(cc, b))
+	ctx := context.Background()
+	for range 2 {
+		st, err := client.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := st.Recv(); err != nil {
+				break
+			}
+		}
+	}
+	if s := b.Stats(); s.Failures != 2 || s.State != breaker.Open {
+		t.Fatalf("after two aborted streams: %+v", s)
+	}
+	// A cancelled stream is reported through its context and is ignored.
+	b2 := breaker.New(breaker.Config{FailureThreshold: 1})
+	cctx, cancel := context.WithCancel(ctx)
+	if _, err := userpb.NewUserServiceClient(breaker.Wrap(cc, b2)).SyncUsers(cctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for b2.Stats().Ignored != 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s := b2.Stats(); s.Ignored != 1 || s.State != breaker.Closed {
+		t.Fatalf("cancelled stream: %+v", s)
+	}
+}

@@ -1,0 +1,248 @@
+package retry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
+)
+
+// ServiceConfigMethod returns one gRPC service-config "methodConfig" entry
+// carrying p's retryPolicy for the named services (full service names,
+// e.g. "grpcbench.user.v1.UserService"; none means every method):
+//
+//	{"name": [{"service": "…"}], "retryPolicy": {"maxAttempts": 3,
+//	  "initialBackoff": "0.1s", "maxBackoff": "30s", "backoffMultiplier": 2,
+//	  "retryableStatusCodes": ["UNAVAILABLE", …]}}
+//
+// gRPC requires maxAttempts ≥ 2 and caps it at 5, supports only exponential
+// backoff with ±20 % jitter, and has no per-attempt timeout; p must pass
+// Validate in native mode. With max_attempts 1 the entry has no
+// retryPolicy. Fixed backoff is expressed as multiplier 1. Use
+// ServiceConfigJSON for a whole service config.
+func ServiceConfigMethod(p Policy, services ...string) map[string]any {
+	p = p.WithDefaults()
+	names := make([]any, 0, len(services))
+	for _, s := range services {
+		names = append(names, map[string]any{"service": s})
+	}
+	if len(names) == 0 {
+		names = append(names, map[string]any{})
+	}
+	mc := map[string]any{"name": names}
+	if p.MaxAttempts < 2 {
+		return mc
+	}
+	mult := p.Multiplier
+	if p.Kind == Fixed {
+		mult = 1
+	}
+	mc["retryPolicy"] = map[string]any{
+		"maxAttempts":          min(p.MaxAttempts, NativeMaxAttempts),
+		"initialBackoff":       durationJSON(p.BaseDelay),
+		"maxBackoff":           durationJSON(p.MaxDelay),
+		"backoffMultiplier":    mult,
+		"retryableStatusCodes": codeNames(p.Codes),
+	}
+	return mc
+}
+
+// ServiceConfigJSON returns a complete service config holding only
+// ServiceConfigMethod(p, services...), for grpc.WithDefaultServiceConfig.
+// It fails if p is not valid in native mode.
+func ServiceConfigJSON(p Policy, services ...string) (string, error) {
+	p.Mode = ModeNative
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(map[string]any{"methodConfig": []any{ServiceConfigMethod(p, services...)}})
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// durationJSON renders d in the protobuf JSON duration form ("0.1s").
+func durationJSON(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// AttemptCounter counts calls and attempts of gRPC's native retries with the
+// same Stats as Conn. Install everything DialOptions returns on each
+// ClientConn (with the same counter): the stats.Handler sees every attempt
+// and the interceptors mark each call so attempts can be attributed to it.
+type AttemptCounter struct {
+	retryable codeSet
+	obs       Observer
+	attempts  atomic.Int64 // non-transparent attempts, including ones outside marked calls
+	counters
+}
+
+var _ stats.Handler = (*AttemptCounter)(nil)
+
+// NewAttemptCounter returns a counter that classifies a call's final error
+// with p's codes (for GaveUp). WithObserver is honoured (attempt durations
+// come from the stats events); other options are ignored.
+func NewAttemptCounter(p Policy, opts ...Option) *AttemptCounter {
+	k := newCore(p, opts)
+	return &AttemptCounter{retryable: k.retryable, obs: k.obs}
+}
+
+// DialOptions returns the stats handler and the call-marking interceptors.
+func (a *AttemptCounter) DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithStatsHandler(a),
+		grpc.WithChainUnaryInterceptor(a.unary),
+		grpc.WithChainStreamInterceptor(a.stream),
+	}
+}
+
+// Stats returns the counters so far. Attempts counts every non-transparent
+// attempt seen, so it also covers calls not yet finished.
+func (a *AttemptCounter) Stats() Stats {
+	s := a.stats()
+	s.Attempts = a.attempts.Load()
+	return s
+}
+
+type callKey struct{}
+
+// nativeCall is the per-call state the interceptors put in the context.
+type nativeCall struct {
+	method       string
+	attempts     atomic.Int32
+	pushback     atomic.Bool // the last attempt's trailer asked for a wait
+	pushbackStop atomic.Bool // … or said not to retry
+	done         atomic.Bool
+}
+
+type attemptKey struct{}
+
+// attemptInfo travels in the attempt context from TagRPC to HandleRPC.
+type attemptInfo struct {
+	call   *nativeCall
+	begin  time.Time
+	number int
+}
+
+// TagRPC implements stats.Handler.
+func (a *AttemptCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	if a.obs == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, attemptKey{}, &attemptInfo{})
+}
+
+// HandleRPC implements stats.Handler.
+func (a *AttemptCounter) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if !s.IsClient() {
+		return
+	}
+	call, _ := ctx.Value(callKey{}).(*nativeCall)
+	switch s := s.(type) {
+	case *stats.Begin:
+		if s.IsTransparentRetryAttempt {
+			a.transparent.Add(1)
+			return
+		}
+		a.attempts.Add(1)
+		n := 1
+		if call != nil {
+			n = int(call.attempts.Add(1))
+			if n > 1 && call.pushback.Swap(false) {
+				a.pushbackWaits.Add(1)
+			}
+		}
+		if ai, ok := ctx.Value(attemptKey{}).(*attemptInfo); ok {
+			ai.call, ai.begin, ai.number = call, s.BeginTime, n
+		}
+	case *stats.InTrailer:
+		if call == nil {
+			return
+		}
+		if vals := s.Trailer[PushbackTrailer]; len(vals) > 0 {
+			ms, err := strconv.Atoi(vals[0])
+			if len(vals) == 1 && err == nil && ms >= 0 {
+				call.pushback.Store(true)
+			} else {
+				call.pushbackStop.Store(true)
+			}
+		}
+	case *stats.End:
+		if ai, ok := ctx.Value(attemptKey{}).(*attemptInfo); ok && ai.number > 0 && a.obs != nil {
+			method := ""
+			if ai.call != nil {
+				method = ai.call.method
+			}
+			a.obs.Attempt(method, ai.number, s.EndTime.Sub(ai.begin), s.Error)
+		}
+	}
+}
+
+// TagConn implements stats.Handler.
+func (a *AttemptCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+// HandleConn implements stats.Handler.
+func (a *AttemptCounter) HandleConn(context.Context, stats.ConnStats) {}
+
+// finishCall books a finished call once.
+func (a *AttemptCounter) finishCall(c *nativeCall, err error) {
+	if c.done.Swap(true) {
+		return
+	}
+	n := int(c.attempts.Load())
+	if n < 1 {
+		n = 1 // failed before any attempt began (e.g. a closed connection)
+	}
+	if err != nil && a.retryable.has(statusCode(err)) {
+		a.gaveUp.Add(1)
+		if c.pushbackStop.Load() {
+			a.pushbackStops.Add(1)
+		}
+	}
+	a.finish(n)
+}
+
+func (a *AttemptCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c := &nativeCall{method: method}
+	err := invoker(context.WithValue(ctx, callKey{}, c), method, req, reply, cc, opts...)
+	a.finishCall(c, err)
+	return err
+}
+
+func (a *AttemptCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	c := &nativeCall{method: method}
+	cs, err := streamer(context.WithValue(ctx, callKey{}, c), desc, cc, method, opts...)
+	if err != nil {
+		a.finishCall(c, err)
+		return nil, err
+	}
+	return &countedStream{ClientStream: cs, a: a, c: c}, nil
+}
+
+// countedStream books its call when RecvMsg reports the end.
+type countedStream struct {
+	grpc.ClientStream
+	a *AttemptCounter
+	c *nativeCall
+}
+
+func (s *countedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			s.a.finishCall(s.c, nil)
+		} else {
+			s.a.finishCall(s.c, err)
+		}
+	}
+	return err
+}
