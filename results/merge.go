@@ -1,0 +1,294 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Merge combines runs produced by several load generators (shards) of the
+// same scenario into one run. Cells with distinct IDs are collected; cells
+// with the same ID (the same cell run concurrently by several generators)
+// are combined exactly: histograms are added bucket by bucket, counters and
+// rates are summed, maxima are maxima, and the per-second series are aligned
+// on wall-clock seconds and their histograms added. Percentiles are never
+// averaged.
+//
+// The runs must share the scenario name and dimensions, and cells with the
+// same ID must share params and load model. The inputs are not modified. The
+// result takes its provenance and scenario from the first run and is partial
+// if any input is.
+func Merge(runs ...*Run) (*Run, error) {
+	if len(runs) == 0 {
+		return nil, errors.New("results: merge: no runs")
+	}
+	for i, r := range runs {
+		if r == nil {
+			return nil, fmt.Errorf("results: merge: run %d is nil", i)
+		}
+		if r.Schema != Schema && r.Schema != "" {
+			return nil, fmt.Errorf("results: merge: run %d: schema %q is not %q", i, r.Schema, Schema)
+		}
+	}
+	first := runs[0]
+	out := &Run{
+		Schema:     Schema,
+		Name:       first.Name,
+		Started:    first.Started,
+		Finished:   first.Finished,
+		Provenance: first.Provenance,
+		Scenario:   first.Scenario,
+		Dimensions: slices.Clone(first.Dimensions),
+	}
+	out.Provenance.Args = slices.Clone(first.Provenance.Args)
+	byID := map[string][]*Cell{}
+	var order []string
+	for i, r := range runs {
+		if r.Name != first.Name {
+			return nil, fmt.Errorf("results: merge: run %d is scenario %q, run 0 is %q", i, r.Name, first.Name)
+		}
+		if !slices.Equal(r.Dimensions, first.Dimensions) {
+			return nil, fmt.Errorf("results: merge: run %d has dimensions %v, run 0 has %v", i, r.Dimensions, first.Dimensions)
+		}
+		out.Partial = out.Partial || r.Partial
+		if !r.Started.IsZero() && (out.Started.IsZero() || r.Started.Before(out.Started)) {
+			out.Started = r.Started
+		}
+		if r.Finished.After(out.Finished) {
+			out.Finished = r.Finished
+		}
+		for j, c := range r.Cells {
+			if c == nil {
+				return nil, fmt.Errorf("results: merge: run %d: cells[%d] is nil", i, j)
+			}
+			if _, ok := byID[c.ID]; !ok {
+				order = append(order, c.ID)
+			}
+			byID[c.ID] = append(byID[c.ID], c)
+		}
+	}
+	for _, id := range order {
+		c, err := mergeCells(byID[id])
+		if err != nil {
+			return nil, fmt.Errorf("results: merge: cell %q: %w", id, err)
+		}
+		out.Cells = append(out.Cells, c)
+	}
+	sort.SliceStable(out.Cells, func(i, j int) bool {
+		a, b := out.Cells[i], out.Cells[j]
+		if a.Index != b.Index {
+			return a.Index < b.Index
+		}
+		return a.Repeat < b.Repeat
+	})
+	return out, nil
+}
+
+// mergeCells combines cells that share an ID into a new cell.
+func mergeCells(cells []*Cell) (*Cell, error) {
+	f := cells[0]
+	out := &Cell{
+		ID:     f.ID,
+		Index:  f.Index,
+		Repeat: f.Repeat,
+		Params: slices.Clone(f.Params),
+		Load:   Load{Model: f.Load.Model},
+	}
+	// The merged cell spans from the earliest start to the latest end.
+	var end time.Time
+	for _, c := range cells {
+		if !slices.Equal(c.Params, f.Params) {
+			return nil, fmt.Errorf("params %v differ from %v", c.Params, f.Params)
+		}
+		if c.Load.Model != f.Load.Model {
+			return nil, fmt.Errorf("load model %q differs from %q", c.Load.Model, f.Load.Model)
+		}
+		if out.Start.IsZero() || (!c.Start.IsZero() && c.Start.Before(out.Start)) {
+			out.Start = c.Start
+		}
+		if e := c.Start.Add(c.Duration); e.After(end) {
+			end = e
+		}
+	}
+	if !end.IsZero() {
+		out.Duration = end.Sub(out.Start)
+	}
+
+	var errs []string
+	backends := map[string]*Backend{}
+	series := map[int][]Second{}
+	for _, c := range cells {
+		off := time.Duration(0)
+		if !c.Start.IsZero() && !out.Start.IsZero() {
+			off = c.Start.Sub(out.Start)
+		}
+		offSec := int(off.Round(time.Second) / time.Second)
+
+		out.Partial = out.Partial || c.Partial
+		if c.Error != "" && !slices.Contains(errs, c.Error) {
+			errs = append(errs, c.Error)
+		}
+
+		l := &out.Load
+		l.TargetRate += c.Load.TargetRate
+		l.AchievedRate += c.Load.AchievedRate
+		l.Workers += c.Load.Workers
+		l.Scheduled += c.Load.Scheduled
+		l.Sent += c.Load.Sent
+		l.Completed += c.Load.Completed
+		l.Dropped += c.Load.Dropped
+		l.MaxLag = max(l.MaxLag, c.Load.MaxLag)
+
+		for name, m := range c.Methods {
+			if m == nil {
+				continue
+			}
+			if out.Methods == nil {
+				out.Methods = make(map[string]*MethodStats)
+			}
+			dst := out.Methods[name]
+			if dst == nil {
+				dst = &MethodStats{}
+				out.Methods[name] = dst
+			}
+			mergeMethodStats(dst, m)
+		}
+		if c.All != nil {
+			if out.All == nil {
+				out.All = &MethodStats{}
+			}
+			mergeMethodStats(out.All, c.All)
+		}
+
+		r := &out.Retry
+		r.Calls += c.Retry.Calls
+		r.Attempts += c.Retry.Attempts
+		r.Retried += c.Retry.Retried
+		r.GaveUp += c.Retry.GaveUp
+		r.PushbackWaits += c.Retry.PushbackWaits
+		for i, n := range c.Retry.AttemptsPerCall {
+			for len(r.AttemptsPerCall) <= i {
+				r.AttemptsPerCall = append(r.AttemptsPerCall, 0)
+			}
+			r.AttemptsPerCall[i] += n
+		}
+
+		b := &out.Breaker
+		b.Trips += c.Breaker.Trips
+		b.Rejections += c.Breaker.Rejections
+		b.TimeOpen += c.Breaker.TimeOpen
+		for _, t := range c.Breaker.Transitions {
+			t.At += off
+			b.Transitions = append(b.Transitions, t)
+		}
+
+		out.Pool.Conns = append(out.Pool.Conns, c.Pool.Conns...)
+
+		for _, be := range c.Backends {
+			dst := backends[be.Addr]
+			if dst == nil {
+				dst = &Backend{Addr: be.Addr}
+				backends[be.Addr] = dst
+			}
+			dst.ClientCalls += be.ClientCalls
+			dst.ServerCalls += be.ServerCalls
+			dst.ServerRetries += be.ServerRetries
+			dst.ServerCodes = addCounts(dst.ServerCodes, be.ServerCodes)
+			dst.ServerFaults = addCounts(dst.ServerFaults, be.ServerFaults)
+		}
+
+		out.BytesSent += c.BytesSent
+		out.BytesReceived += c.BytesReceived
+
+		for _, s := range c.Series {
+			s.T += offSec
+			series[s.T] = append(series[s.T], s)
+		}
+
+		for _, fw := range c.Faults {
+			fw.Start += off
+			if fw.End != 0 {
+				fw.End += off
+			}
+			fw.Backends = slices.Clone(fw.Backends)
+			if !slices.ContainsFunc(out.Faults, func(o FaultWindow) bool { return faultEqual(o, fw) }) {
+				out.Faults = append(out.Faults, fw)
+			}
+		}
+	}
+	out.Error = strings.Join(errs, "; ")
+	sort.SliceStable(out.Breaker.Transitions, func(i, j int) bool {
+		return out.Breaker.Transitions[i].At < out.Breaker.Transitions[j].At
+	})
+	for _, be := range backends {
+		out.Backends = append(out.Backends, *be)
+	}
+	sort.Slice(out.Backends, func(i, j int) bool { return out.Backends[i].Addr < out.Backends[j].Addr })
+
+	ts := make([]int, 0, len(series))
+	for t := range series {
+		ts = append(ts, t)
+	}
+	sort.Ints(ts)
+	for _, t := range ts {
+		s, err := mergeSeconds(t, series[t])
+		if err != nil {
+			return nil, err
+		}
+		out.Series = append(out.Series, s)
+	}
+	return out, nil
+}
+
+// mergeSeconds combines the summaries of the same second from several
+// generators, adding their histograms.
+func mergeSeconds(t int, secs []Second) (Second, error) {
+	var withCalls []Second
+	out := Second{T: t}
+	for _, s := range secs {
+		out.Calls += s.Calls
+		out.Errors += s.Errors
+		if s.Calls > 0 || s.HDR != "" {
+			withCalls = append(withCalls, s)
+		}
+	}
+	switch len(withCalls) {
+	case 0:
+		return out, nil
+	case 1:
+		s := withCalls[0]
+		s.T, s.Calls, s.Errors = t, out.Calls, out.Errors
+		return s, nil
+	}
+	var h *Histogram
+	for _, s := range withCalls {
+		if s.HDR == "" {
+			return Second{}, fmt.Errorf("series second %d: %d calls without a histogram (hdr): cannot merge percentiles", t, s.Calls)
+		}
+		sh, err := DecodeHistogram(s.HDR)
+		if err != nil {
+			return Second{}, fmt.Errorf("series second %d: %w", t, err)
+		}
+		h = mergeHist(h, sh)
+	}
+	fillSecond(&out, h)
+	return out, nil
+}
+
+// addCounts adds src into dst, allocating dst when needed.
+func addCounts(dst, src map[string]int64) map[string]int64 {
+	for k, n := range src {
+		if dst == nil {
+			dst = make(map[string]int64, len(src))
+		}
+		dst[k] += n
+	}
+	return dst
+}
+
+func faultEqual(a, b FaultWindow) bool {
+	return a.Kind == b.Kind && a.Start == b.Start && a.End == b.End && slices.Equal(a.Backends, b.Backends)
+}

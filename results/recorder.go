@@ -1,0 +1,364 @@
+package results
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpcbench/grpcbench/internal/yamlx"
+)
+
+// MaxSeriesSeconds bounds the time series: calls recorded at or after this
+// offset are attributed to its last second.
+const MaxSeriesSeconds = 24 * 60 * 60
+
+// MaxAttemptsTracked is the last index of Retry.AttemptsPerCall produced by a
+// Recorder: calls with more attempts are counted there.
+const MaxAttemptsTracked = 16
+
+// numCodes is the number of standard gRPC status codes (OK..UNAUTHENTICATED).
+const numCodes = int(codes.Unauthenticated) + 1
+
+// Recorder collects the measurements of one cell from many workers without a
+// shared lock on the hot path: each worker records into its own [Shard], and
+// [Recorder.Cell] merges the shards when the workers have stopped.
+//
+// Shard and Live may be called concurrently with each other and with
+// recording; Cell must be called only after every Shard has stopped being
+// used.
+type Recorder struct {
+	methods []string
+	start   time.Time
+
+	mu     sync.Mutex
+	shards []*Shard
+}
+
+// NewRecorder returns a Recorder for the given method short names; a Shard's
+// method argument is an index into methods. start is the start of the
+// recorded phase; it becomes Cell.Start, and the at offsets passed to
+// [Shard.Call] are relative to it.
+func NewRecorder(methods []string, start time.Time) *Recorder {
+	return &Recorder{methods: slices.Clone(methods), start: start}
+}
+
+// Methods returns the method names, indexed as in Shard calls.
+func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
+
+// Start returns the start of the recorded phase.
+func (r *Recorder) Start() time.Time { return r.start }
+
+// Shard returns a new shard for one worker. Call it once per worker, not per
+// call: a shard holds that worker's histograms until Cell merges them.
+func (r *Recorder) Shard() *Shard {
+	s := &Shard{methods: make([]shardMethod, len(r.methods)), live: new(liveCounters)}
+	r.mu.Lock()
+	r.shards = append(r.shards, s)
+	r.mu.Unlock()
+	return s
+}
+
+// Shard records the measurements of one worker. It is not safe for
+// concurrent use: exactly one goroutine owns it. Recording allocates nothing
+// per value (a histogram bucket, a second of the series or a peer address
+// seen for the first time allocate once).
+//
+// Method arguments are indexes into the Recorder's methods; an index out of
+// range panics.
+type Shard struct {
+	methods []shardMethod
+	secs    []second
+	// attempts[n] counts calls that made n attempts (last: n or more).
+	attempts      [MaxAttemptsTracked + 1]int64
+	extraAttempts int64 // attempts beyond MaxAttemptsTracked in tail calls
+	maxLag        time.Duration
+	bytesSent     int64
+	bytesRecv     int64
+	peers         map[string]int64
+	live          *liveCounters
+}
+
+type shardMethod struct {
+	calls, errors int64
+	codes         [numCodes]int64
+	otherCodes    map[codes.Code]int64
+	latency       Histogram
+	service       Histogram
+	attempt       Histogram
+	ttfm          Histogram
+	rtt           Histogram
+}
+
+// second aggregates one second of one shard's series.
+type second struct {
+	calls, errors int64
+	h             *hdrhistogram.PackedHistogram
+}
+
+// Call records one finished call of method with its final status code, its
+// latency (completion − intended start), its service time (completion −
+// actual send) and at, the offset from the recorder's start that places it in
+// the one-second series (normally its completion time).
+func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Duration) {
+	m := &s.methods[method]
+	m.calls++
+	isErr := code != codes.OK
+	if isErr {
+		m.errors++
+	}
+	if int(code) < numCodes {
+		m.codes[code]++
+	} else {
+		if m.otherCodes == nil {
+			m.otherCodes = make(map[codes.Code]int64)
+		}
+		m.otherCodes[code]++
+	}
+	m.latency.Record(latency)
+	m.service.Record(service)
+
+	sec := 0
+	if at > 0 {
+		sec = int(at / time.Second)
+		if sec >= MaxSeriesSeconds {
+			sec = MaxSeriesSeconds - 1
+		}
+	}
+	for len(s.secs) <= sec {
+		s.secs = append(s.secs, second{})
+	}
+	sc := &s.secs[sec]
+	sc.calls++
+	if isErr {
+		sc.errors++
+	}
+	if sc.h == nil {
+		sc.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, SeriesDigits)
+	}
+	v, _ := clampMicros(latency, HistogramMax)
+	_ = sc.h.RecordValue(v) // in range: cannot fail
+
+	s.live.record(v, isErr)
+}
+
+// Attempt records the latency of one attempt of a call of method.
+func (s *Shard) Attempt(method int, d time.Duration) { s.methods[method].attempt.Record(d) }
+
+// TTFM records the time to the first response message of a stream.
+func (s *Shard) TTFM(method int, d time.Duration) { s.methods[method].ttfm.Record(d) }
+
+// MessageRTT records the round trip of one request/response pair of a bidi
+// stream.
+func (s *Shard) MessageRTT(method int, d time.Duration) { s.methods[method].rtt.Record(d) }
+
+// CallAttempts records that one logical call made n attempts (0 when it was
+// rejected before its first attempt). It feeds Retry.Calls, Attempts,
+// Retried and AttemptsPerCall.
+func (s *Shard) CallAttempts(n int) {
+	if n < 0 {
+		n = 0
+	}
+	if n > MaxAttemptsTracked {
+		// The tail bucket; Retry.Attempts still counts them exactly.
+		s.attempts[MaxAttemptsTracked]++
+		s.extraAttempts += int64(n - MaxAttemptsTracked)
+		return
+	}
+	s.attempts[n]++
+}
+
+// Lag records the delay between a call's intended start and its actual send.
+// Only the maximum is kept (Load.MaxLag).
+func (s *Shard) Lag(d time.Duration) {
+	if d > s.maxLag {
+		s.maxLag = d
+	}
+}
+
+// Bytes adds payload bytes sent and received.
+func (s *Shard) Bytes(sent, received int64) {
+	s.bytesSent += sent
+	s.bytesRecv += received
+}
+
+// Peer counts one attempt that landed on the backend at addr (from the
+// call's peer); it feeds Backend.ClientCalls.
+func (s *Shard) Peer(addr string) {
+	if s.peers == nil {
+		s.peers = make(map[string]int64)
+	}
+	s.peers[addr]++
+}
+
+// Cell merges every shard into a new Cell with Start, Methods, All, Load
+// (Completed, MaxLag), Retry (Calls, Attempts, Retried,
+// AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
+// BytesSent, BytesReceived and Series filled. The caller fills the rest (ID,
+// Params, Duration, the remaining Load fields, Breaker, Pool, server-side
+// Backend counters, Faults) from the runner and the client stack.
+//
+// Cell must be called after every shard's worker has stopped. It does not
+// modify the shards, so it may be called again.
+func (r *Recorder) Cell() *Cell {
+	r.mu.Lock()
+	shards := slices.Clone(r.shards)
+	r.mu.Unlock()
+
+	c := &Cell{Start: r.start}
+	all := &MethodStats{}
+	peers := map[string]int64{}
+	var attempts [MaxAttemptsTracked + 1]int64
+	var extraAttempts int64
+	nsecs := 0
+	for _, s := range shards {
+		c.BytesSent += s.bytesSent
+		c.BytesReceived += s.bytesRecv
+		c.Load.MaxLag = max(c.Load.MaxLag, s.maxLag)
+		for a, n := range s.peers {
+			peers[a] += n
+		}
+		for i, n := range s.attempts {
+			attempts[i] += n
+		}
+		extraAttempts += s.extraAttempts
+		nsecs = max(nsecs, len(s.secs))
+	}
+
+	for i, name := range r.methods {
+		ms := &MethodStats{}
+		used := false
+		for _, s := range shards {
+			m := &s.methods[i]
+			if m.calls == 0 && m.attempt.Count() == 0 && m.ttfm.Count() == 0 && m.rtt.Count() == 0 {
+				continue
+			}
+			used = true
+			ms.Calls += m.calls
+			ms.Errors += m.errors
+			for code, n := range m.codes {
+				if n > 0 {
+					addCode(ms, codes.Code(code), n)
+				}
+			}
+			for code, n := range m.otherCodes {
+				addCode(ms, code, n)
+			}
+			ms.Latency = mergeUsed(ms.Latency, &m.latency)
+			ms.Service = mergeUsed(ms.Service, &m.service)
+			ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
+			ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
+			ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
+		}
+		if !used {
+			continue
+		}
+		if c.Methods == nil {
+			c.Methods = make(map[string]*MethodStats)
+		}
+		c.Methods[name] = ms
+		mergeMethodStats(all, ms)
+	}
+	if c.Methods != nil {
+		c.All = all
+	}
+	c.Load.Completed = all.Calls
+
+	var tracked int64
+	for n, k := range attempts {
+		tracked += k
+		c.Retry.Attempts += int64(n) * k
+		if n > 1 {
+			c.Retry.Retried += k
+		}
+	}
+	if tracked > 0 {
+		c.Retry.Calls = tracked
+		c.Retry.Attempts += extraAttempts
+		last := len(attempts)
+		for last > 0 && attempts[last-1] == 0 {
+			last--
+		}
+		c.Retry.AttemptsPerCall = slices.Clone(attempts[:last])
+	}
+
+	for a, n := range peers {
+		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
+	}
+	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
+
+	c.Series = make([]Second, 0, nsecs)
+	for t := 0; t < nsecs; t++ {
+		sec := Second{T: t}
+		var h *hdrhistogram.PackedHistogram
+		for _, s := range shards {
+			if t >= len(s.secs) || s.secs[t].calls == 0 {
+				continue
+			}
+			sc := &s.secs[t]
+			sec.Calls += sc.calls
+			sec.Errors += sc.errors
+			if h == nil {
+				h = sc.h.Clone()
+			} else {
+				h.Merge(sc.h)
+			}
+		}
+		if h != nil {
+			fillSecond(&sec, &Histogram{h: h, digits: SeriesDigits})
+		}
+		c.Series = append(c.Series, sec)
+	}
+	if len(c.Series) == 0 {
+		c.Series = nil
+	}
+	return c
+}
+
+// fillSecond sets the percentile fields and HDR of sec from h.
+func fillSecond(sec *Second, h *Histogram) {
+	sec.P50 = h.Quantile(0.50)
+	sec.P99 = h.Quantile(0.99)
+	sec.Max = h.Max()
+	// Encoding a well-formed in-memory histogram cannot fail.
+	sec.HDR, _ = h.Encode()
+}
+
+// mergeUsed merges src into dst when src has values, allocating dst lazily.
+func mergeUsed(dst, src *Histogram) *Histogram {
+	if src.Count() == 0 && src.Clamped() == 0 {
+		return dst
+	}
+	return mergeHist(dst, src)
+}
+
+// addCode adds n calls with code to ms.Codes.
+func addCode(ms *MethodStats, code codes.Code, n int64) {
+	if ms.Codes == nil {
+		ms.Codes = make(map[string]int64)
+	}
+	ms.Codes[yamlx.CodeName(code)] += n
+}
+
+// mergeMethodStats adds src's counters and histograms to dst.
+func mergeMethodStats(dst, src *MethodStats) {
+	if src == nil {
+		return
+	}
+	dst.Calls += src.Calls
+	dst.Errors += src.Errors
+	for k, n := range src.Codes {
+		if dst.Codes == nil {
+			dst.Codes = make(map[string]int64)
+		}
+		dst.Codes[k] += n
+	}
+	dst.Latency = mergeHist(dst.Latency, src.Latency)
+	dst.Service = mergeHist(dst.Service, src.Service)
+	dst.Attempt = mergeHist(dst.Attempt, src.Attempt)
+	dst.TTFM = mergeHist(dst.TTFM, src.TTFM)
+	dst.MessageRTT = mergeHist(dst.MessageRTT, src.MessageRTT)
+}
