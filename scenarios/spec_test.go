@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,52 +138,45 @@ func TestSetOverrides(t *testing.T) {
 	}
 }
 
-// BadScenarios is the catalogue of mistakes a scenario can hold; each must
-// be reported with file, line and field. cmd/grpcbench checks that each
-// exits 2.
-var BadScenarios = []struct{ Name, Src, Want string }{
-	{"unknown top-level field", base + "tresholds: {}\n", "t.yaml:11: tresholds: unknown field"},
-	{"unknown nested field", strings.Replace(base, "size: 2", "sise: 2", 1), "t.yaml:9: client.pool.sise: unknown field"},
-	{"wrong type", strings.Replace(base, "rate: 100", "rate: fast", 1), "t.yaml:5: load.rate:"},
-	{"max_attempts zero is default, negative is wrong", strings.Replace(base, "max_attempts: 3", "max_attempts: -1", 1), "t.yaml:10: client.retry.max_attempts: must be at least 1"},
-	{"negative rate", strings.Replace(base, "rate: 100", "rate: -5", 1), "t.yaml:5: load.rate: must be between 0"},
-	{"duration without unit", strings.Replace(base, "duration: 1s", "duration: 10", 1), "t.yaml:5: load.duration"},
-	{"unknown model", strings.Replace(base, "model: open", "model: ajar", 1), `t.yaml:5: load.model: must be open or closed, got "ajar"`},
-	{"closed field in open model", strings.Replace(base, "rate: 100", "rate: 100, workers: 4", 1), "t.yaml:5: load.workers: belongs to the closed model"},
-	{"unknown call", strings.Replace(base, "call: GetUser", "call: GetUsers", 1), `t.yaml:7: mix[0].call: unknown call "GetUsers"`},
-	{"messages on unary", strings.Replace(base, "{call: GetUser}", "{call: GetUser, messages: 3}", 1), "t.yaml:7: mix[0].messages: GetUser is unary"},
-	{"unknown pick", strings.Replace(base, "size: 2", "size: 2, pick: fastest", 1), "t.yaml:9: client.pool.pick"},
-	{"unknown lb policy", base + "  lb: {policy: fastest}\n", "t.yaml:11: client.lb.policy"},
-	{"grpclb rejected", base + "  lb: {policy: grpclb}\n", "t.yaml:11: client.lb.policy: grpclb is not supported"},
-	{"unknown retry code", strings.Replace(base, "max_attempts: 3", "max_attempts: 3, codes: [UNAVAILBLE]", 1), `t.yaml:10: client.retry.codes[0]: unknown status code "UNAVAILBLE"`},
-	{"breaker ratio above 1", base + "  breaker: {failure_ratio: 1.5}\n", "t.yaml:11: client.breaker.failure_ratio"},
-	{"fault rate above 1", strings.Replace(base, "backends: 2", "backends: 2\n  faults:\n    - {error: {code: UNAVAILABLE, rate: 1.2}}", 1), "t.yaml:6: server.faults[0].error.rate: must be between 0 and 1"},
-	{"fault on missing backend", strings.Replace(base, "backends: 2", "backends: 2\n  faults:\n    - {backend: 5, stall: {}}", 1), "t.yaml:6: server.faults[0].backend[0]: backend 5 does not exist"},
-	{"non-loopback target", strings.Replace(base, "backends: 2", "target: 10.0.0.1:50051", 1), `t.yaml:4: server.target: "10.0.0.1:50051" is not a loopback address`},
-	{"matrix unknown path", base + "matrix:\n  client.pool.sise: [1, 2]\n", "t.yaml:12: client.pool.sise: unknown field"},
-	{"matrix bad value", base + "matrix:\n  client.pool.size: [1, -2]\n", "t.yaml:12: client.pool.size: must be"},
-	{"matrix not a list", base + "matrix:\n  client.pool.size: 4\n", "t.yaml:12: matrix: client.pool.size: expected a list"},
-	{"repeat zero", base + "repeat: -1\n", "t.yaml:11: repeat: must be between 1 and 100"},
-	{"stages and rate", strings.Replace(base, "rate: 100, duration: 1s", "rate: 100, stages: [{duration: 1s, rate: 5}]", 1), "t.yaml:5: load.rate: give rate or stages, not both"},
-	{"negative payload", base + "payload: {request_bytes: -1}\n", "t.yaml:11: payload.request_bytes"},
-	{"bad compression", base + "  compression: brotli\n", "t.yaml:11: client.compression"},
-	{"syntax error", base + "  pool: [\n", "t.yaml:"},
-	{"not a mapping", "- 1\n- 2\n", "t.yaml:1: a scenario must be a mapping"},
-	{"duplicate key", base + "seed: 2\n", "t.yaml:11: seed: given twice"},
+// badScenarios reads the catalogue of mistakes a scenario can hold
+// (testdata/bad): each file says in its second line, "# want: FILE:line:
+// field: message", how it must be reported. cmd/grpcbench checks that each
+// also exits 2.
+func badScenarios(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitN(string(data), "\n", 3)
+		want, ok := strings.CutPrefix(lines[1], "# want: ")
+		if !ok {
+			t.Fatalf("%s: second line must be '# want: ...'", f)
+		}
+		out[f] = strings.ReplaceAll(want, "FILE", f)
+	}
+	return out
 }
 
 func TestBadScenariosNameFileLineField(t *testing.T) {
-	if len(BadScenarios) < 20 {
-		t.Fatalf("catalogue has %d cases, want at least 20", len(BadScenarios))
+	cases := badScenarios(t)
+	if len(cases) < 20 {
+		t.Fatalf("catalogue has %d cases, want at least 20", len(cases))
 	}
-	for _, tt := range BadScenarios {
-		t.Run(tt.Name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(tt.Src))
+	for file, want := range cases {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, err := LoadFile(file)
 			if err == nil {
-				t.Fatalf("accepted; want %q", tt.Want)
+				t.Fatalf("accepted; want %q", want)
 			}
-			if !strings.Contains(err.Error(), tt.Want) {
-				t.Fatalf("error:\n%v\nwant it to contain %q", err, tt.Want)
+			if !strings.Contains(err.Error(), want) {
+				t.Fatalf("error:\n%v\nwant it to contain %q", err, want)
 			}
 		})
 	}

@@ -61,6 +61,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "run a scenario file and write results (JSON) and a summary", runRun},
+		{"validate", "check a scenario file without running it", runValidate},
+		{"init", "write a commented example scenario", runInit},
 		{"fakeserver", "serve the fault-injecting fake UserService on local ports", runFakeServer},
 		{"version", "print version, commit, Go and grpc-go versions", runVersion},
 	}

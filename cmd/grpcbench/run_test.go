@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grpcbench/grpcbench/results"
+)
+
+func TestBadScenariosExit2(t *testing.T) {
+	files, err := filepath.Glob("../../scenarios/testdata/bad/*.yaml")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("%d bad scenarios, %v", len(files), err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, _ := os.ReadFile(f)
+			want := strings.ReplaceAll(strings.TrimPrefix(strings.SplitN(string(data), "\n", 3)[1], "# want: "), "FILE", f)
+			for _, cmd := range []string{"validate", "run"} {
+				code, _, errs := runCLI(context.Background(), cmd, f, "-o", filepath.Join(t.TempDir(), "r.json"))
+				if cmd == "validate" {
+					code, _, errs = runCLI(context.Background(), cmd, f)
+				}
+				if code != exitUsage || !strings.Contains(errs, want) {
+					t.Fatalf("%s: exit %d, stderr:\n%s\nwant exit 2 and %q", cmd, code, errs, want)
+				}
+			}
+		})
+	}
+}
+
+const tinyScenario = `name: tiny
+server: {backends: 2}
+load: {rate: 200, duration: 1s}
+mix: [{call: GetUser}, {call: SyncUsers, messages: 3}]
+matrix:
+  client.pool.size: [1, 2]
+`
+
+func TestRunWritesResultsAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	sc := writeFile(t, "tiny.yaml", tinyScenario)
+	out := filepath.Join(dir, "sub", "results.json")
+	code, stdout, stderr := runCLI(context.Background(), "run", sc, "-o", out, "--set", "load.rate=100")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	run, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cells) != 2 || run.Partial || run.Cells[0].Load.TargetRate != 100 {
+		t.Fatalf("cells %d partial %v target %v", len(run.Cells), run.Partial, run.Cells[0].Load.TargetRate)
+	}
+	for _, want := range []string{"pool.size=1#1", "pool.size=2#1", "calls/s", "p99", "results: " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	// Not a terminal: one plain progress line per cell.
+	if n := strings.Count(stderr, "\ncell ") + strings.Count(stderr[:min(len(stderr), 5)], "cell "); n != 2 {
+		t.Errorf("want 2 progress lines, got:\n%s", stderr)
+	}
+}
+
+func TestValidateAndInit(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "mine")
+	code, out, errs := runCLI(context.Background(), "init", name)
+	if code != exitOK || !strings.Contains(out, "mine.yaml") {
+		t.Fatalf("init: exit %d %s %s", code, out, errs)
+	}
+	if code, _, errs := runCLI(context.Background(), "init", name); code != exitUsage || !strings.Contains(errs, "exists") {
+		t.Fatalf("init over an existing file: exit %d %s", code, errs)
+	}
+	code, out, errs = runCLI(context.Background(), "validate", name+".yaml")
+	if code != exitOK || !strings.Contains(out, "ok — 4 cells") {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ := runCLI(context.Background(), "validate"); code != exitUsage {
+		t.Fatalf("validate without a file: exit %d", code)
+	}
+	if code, _, errs := runCLI(context.Background(), "run", "/nonexistent.yaml"); code != exitUsage || !strings.Contains(errs, "nonexistent.yaml") {
+		t.Fatalf("missing file: exit %d %s", code, errs)
+	}
+}
+
+// TestRunSIGINTWritesPartialResults runs the real binary and interrupts it.
+func TestRunSIGINTWritesPartialResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "grpcbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sc := writeFile(t, "long.yaml", "load: {rate: 100, duration: 20s}\nmix: [{call: GetUser}]\nrepeat: 3\n")
+	out := filepath.Join(dir, "results.json")
+	cmd := exec.Command(bin, "run", sc, "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if d := time.Since(sent); d > 5*time.Second {
+		t.Errorf("took %v to stop after SIGINT", d)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure {
+		t.Fatalf("exit %v, want 3 (interrupted); stderr %s", err, stderr.String())
+	}
+	run, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("partial results invalid: %v", err)
+	}
+	if !run.Partial || len(run.Cells) != 1 || !run.Cells[0].Partial || run.Cells[0].All.Calls < 50 {
+		t.Fatalf("partial %v cells %d", run.Partial, len(run.Cells))
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, ".results.json*")); len(matches) > 0 {
+		t.Fatalf("temporary files left: %v", matches)
+	}
+}
