@@ -65,12 +65,15 @@ proto-check: tools $(PROTOC_GEN)
 	  diff -u proto/userpb/$$f $$tmp/$$f || { echo "proto/userpb/$$f is stale: run make proto"; exit 1; }; \
 	done
 
-## bench: every benchmark, with allocations.
+## bench: every benchmark, with allocations. The scenarios benchmarks run
+## once each (raw stub vs full stack calls/s, RSS after 10 s and 60 s).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./scenarios
 
+## demo: the quickstart scenario on the embedded fake server → out/results.json
 demo: build
-	@echo "make demo: the scenario runner has not landed yet; try: $(BIN) fakeserver --backends 3"
+	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json
 
 clean:
 	rm -rf bin .bin out

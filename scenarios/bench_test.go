@@ -1,0 +1,163 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/proto/userpb"
+)
+
+// rawLoop is the baseline: workers calling the generated stub in a closed
+// loop on one connection for d.
+func rawLoop(b *testing.B, addr string, workers int, d time.Duration) float64 {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Close()
+	c := userpb.NewUserServiceClient(cc)
+	ctx := context.Background()
+	req := &userpb.GetUserRequest{UserId: "u1"}
+	if _, err := c.GetUser(ctx, req); err != nil { // connect outside the measurement
+		b.Fatal(err)
+	}
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := int64(0)
+			for time.Now().Before(end) {
+				if _, err := c.GetUser(ctx, req); err != nil {
+					b.Error(err)
+					return
+				}
+				n++
+			}
+			calls.Add(n)
+		}()
+	}
+	wg.Wait()
+	return float64(calls.Load()) / time.Since(start).Seconds()
+}
+
+// stackLoop runs grpcbench's closed model through the full stack (pool of
+// one connection, round_robin, retry, breaker, recording) against addr.
+func stackLoop(b *testing.B, addr string, workers int, d time.Duration) float64 {
+	src := fmt.Sprintf(`
+server: {target: %q}
+load: {model: closed, workers: %d, duration: %s}
+mix: [{call: GetUser}]
+client:
+  pool: {size: 1, warmup: true}
+  retry: {policy: exponential, max_attempts: 3, codes: [UNAVAILABLE]}
+  breaker: {failure_threshold: 1000}
+`, addr, workers, d)
+	sp, err := Parse("bench.yaml", []byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := Run(context.Background(), sp, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := run.Cells[0]
+	if c.All.Errors != 0 {
+		b.Fatalf("%d errors", c.All.Errors)
+	}
+	return float64(c.All.Calls) / c.Duration.Seconds()
+}
+
+// BenchmarkThroughputRawVsStack measures, in one run, against the same
+// fake server with the same concurrency and one connection each, the unary
+// calls/s of a raw generated-stub loop and of the closed model through the
+// full stack, alternating A B A B to spread drift; it reports both and
+// their ratio (goal ≥ 0.90).
+func BenchmarkThroughputRawVsStack(b *testing.B) {
+	cl, err := fakeserver.Start(context.Background(), fakeserver.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Stop()
+	addr := cl.Addrs()[0]
+	const workers, rounds = 16, 4
+	d := 2 * time.Second
+	var raw, stack float64
+	for range b.N {
+		for range rounds {
+			raw += rawLoop(b, addr, workers, d)
+			stack += stackLoop(b, addr, workers, d)
+		}
+	}
+	n := float64(b.N * rounds)
+	b.ReportMetric(raw/n, "raw-calls/s")
+	b.ReportMetric(stack/n, "stack-calls/s")
+	b.ReportMetric(stack/raw, "stack/raw")
+	b.ReportMetric(0, "ns/op")
+}
+
+func rssBytes() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkMemoryFlat runs one open-model scenario for 60 s and reports the
+// process RSS after 10 s and after 60 s (goal: ratio ≤ 1.1).
+func BenchmarkMemoryFlat(b *testing.B) {
+	src := `
+server: {backends: 2}
+load: {model: open, rate: 2000, max_inflight: 128, duration: 60s}
+mix: [{call: GetUser, weight: 8}, {call: ListUsers, messages: 10}, {call: SyncUsers, messages: 5}]
+client: {pool: {size: 2}, retry: {max_attempts: 2}}
+`
+	sp, err := Parse("mem.yaml", []byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		var rss10, rss60 int64
+		run, err := Run(context.Background(), sp, Options{Progress: func(ev Event) {
+			if ev.Kind != "tick" {
+				return
+			}
+			if rss10 == 0 && ev.Elapsed >= 10*time.Second {
+				rss10 = rssBytes()
+			}
+			if ev.Elapsed >= 59*time.Second {
+				rss60 = rssBytes()
+			}
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rss10)/(1<<20), "rss10s-MiB")
+		b.ReportMetric(float64(rss60)/(1<<20), "rss60s-MiB")
+		b.ReportMetric(float64(rss60)/float64(rss10), "rss60/rss10")
+		b.ReportMetric(float64(run.Cells[0].All.Calls), "calls")
+		b.ReportMetric(0, "ns/op")
+	}
+}
