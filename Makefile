@@ -71,9 +71,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./scenarios
 
-## demo: the quickstart scenario on the embedded fake server → out/results.json
+## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build
-	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json
+	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json --report out/report
 
 clean:
 	rm -rf bin .bin out

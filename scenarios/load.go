@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -22,7 +23,9 @@ type Spec struct {
 	Scenario *Scenario
 	// Sets are the overrides applied, "path=value".
 	Sets []string
-	root *yaml.Node // the document after overrides
+	// Thresholds are the scenario's gates, validated against its cells.
+	Thresholds gates.Thresholds
+	root       *yaml.Node // the document after overrides
 }
 
 // LoadFile reads, overrides, decodes and validates a scenario file. sets
@@ -67,6 +70,9 @@ func Parse(file string, data []byte, sets ...string) (*Spec, error) {
 	}
 	sp := &Spec{File: file, Scenario: s, Sets: sets, root: root}
 	if err := sp.checkMatrix(); err != nil {
+		return nil, err
+	}
+	if err := sp.loadThresholds(); err != nil {
 		return nil, err
 	}
 	return sp, nil
@@ -281,4 +287,31 @@ func (r RawYAML) MarshalYAML() (any, error) {
 		return nil, nil
 	}
 	return r.Node, nil
+}
+
+// loadThresholds decodes and validates the thresholds against the cells,
+// before any load is sent: an unknown metric, a malformed expression or a
+// selector that matches no cell is an error naming file, line and field.
+func (sp *Spec) loadThresholds() error {
+	n := sp.Scenario.Thresholds.Node
+	if n == nil {
+		return nil
+	}
+	var th gates.Thresholds
+	if err := th.UnmarshalYAML(n); err != nil {
+		return &yamlx.Error{File: sp.File, Line: n.Line, Path: "thresholds", Msg: err.Error()}
+	}
+	cells, err := sp.Expand()
+	if err != nil {
+		return err
+	}
+	refs := make([]gates.CellRef, len(cells))
+	for i, c := range cells {
+		refs[i] = gates.CellRef{ID: c.ID, Params: c.Params}
+	}
+	if err := th.Positions("thresholds").Locate(sp.File, yamlx.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {
+		return err
+	}
+	sp.Thresholds = th
+	return nil
 }

@@ -432,7 +432,10 @@ func (w *worker) call(ctx context.Context, intended time.Duration) {
 	if w.ld.s.Load.Model == ModelClosed {
 		latency = done - sent // a closed model has no schedule to be late against
 	}
-	w.shard.Call(m, code, latency, done-sent, done-w.ld.warmup)
+	// A call that ends after the recorded phase (it was scheduled inside
+	// it) counts in the phase's last second, not in a stray extra one.
+	at := min(done-w.ld.warmup, w.ld.s.Load.Duration-time.Nanosecond)
+	w.shard.Call(m, code, latency, done-sent, at)
 	if w.ld.retries == nil && w.ld.st.native == nil {
 		w.shard.Attempt(m, done-sent) // one attempt per call
 	}

@@ -205,11 +205,13 @@ loop:
 	rc := rec.Cell()
 	rc.ID, rc.Index, rc.Repeat, rc.Params = c.ID, c.Index, c.Repeat, c.Params
 	rc.Start = recordFrom
-	rc.Duration = max(end.Sub(recordFrom), 0)
-	if planned := s.Load.Duration; rc.Duration > planned && !interrupted {
-		// Calls still in flight at the end are waited for and recorded,
-		// but rates are over the planned recorded phase.
-		rc.Duration = planned
+	// Rates are over the planned recorded phase: the schedule's last
+	// arrival comes just before its end, and calls still in flight at the
+	// end are waited for and recorded. An interrupted cell counts the time
+	// it ran.
+	rc.Duration = s.Load.Duration
+	if interrupted {
+		rc.Duration = max(end.Sub(recordFrom), 0)
 	}
 	if interrupted {
 		rc.Partial = true
@@ -271,7 +273,8 @@ func fillServer(rc *results.Cell, ss fakeserver.Stats, peers *peerCounter, _, _ 
 			ServerFaults:  b.Faults,
 		})
 	}
-	sort.Slice(rc.Backends, func(i, j int) bool { return rc.Backends[i].Addr < rc.Backends[j].Addr })
+	// Kept in backend index order, so "backend i" in reports is the fake
+	// server's backend i.
 }
 
 func fillPeers(rc *results.Cell, peers *peerCounter) {

@@ -101,7 +101,7 @@ func TestClosedModelShowsStallInLag(t *testing.T) {
 func TestOpenModelRate(t *testing.T) {
 	run := runYAML(t, context.Background(), `
 server: {backends: 2}
-load: {model: open, rate: 2000, max_inflight: 256, duration: 2s}
+load: {model: open, rate: 2000, max_inflight: 2048, duration: 2s}
 mix: [{call: GetUser}]
 client: {pool: {size: 2}}
 `)

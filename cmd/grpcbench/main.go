@@ -64,6 +64,8 @@ func commands() []command {
 		{"run", "run a scenario file and write results (JSON) and a summary", runRun},
 		{"validate", "check a scenario file without running it", runValidate},
 		{"init", "write a commented example scenario", runInit},
+		{"report", "render results as one offline HTML file and PNG charts", runReport},
+		{"compare", "compare results with a baseline: regression gates, Markdown, JUnit", runCompare},
 		{"fakeserver", "serve the fault-injecting fake UserService on local ports", runFakeServer},
 		{"version", "print version, commit, Go and grpc-go versions", runVersion},
 	}

@@ -36,9 +36,6 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	if err := checkThresholds(sp); err != nil {
-		return usageError(err)
-	}
 	cells, err := sp.Expand()
 	if err != nil {
 		return usageError(err)
@@ -65,8 +62,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	printSummary(e.stdout, run)
 	fmt.Fprintf(e.stdout, "\nresults: %s\n", *out)
+	gateErr := evaluateThresholds(e, sp, run)
 	if *reportDir != "" {
-		if err := writeReport(ctx, *reportDir, []*results.Run{run}); err != nil {
+		if err := writeReport(ctx, *reportDir, []*results.Run{run}, sp); err != nil {
 			return failure(fmt.Errorf("report: %w", err))
 		}
 		fmt.Fprintf(e.stdout, "report:  %s\n", filepath.Join(*reportDir, "index.html"))
@@ -77,7 +75,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if run.Partial {
 		return failure(errors.New("interrupted: the results are partial (marked \"partial\": true)"))
 	}
-	return evaluateThresholds(e, sp, run)
+	return gateErr
 }
 
 func runValidate(_ context.Context, e *env, args []string) error {
@@ -92,9 +90,6 @@ func runValidate(_ context.Context, e *env, args []string) error {
 	}
 	sp, err := scenarios.LoadFile(fs.Arg(0), *sets...)
 	if err != nil {
-		return usageError(err)
-	}
-	if err := checkThresholds(sp); err != nil {
 		return usageError(err)
 	}
 	cells, err := sp.Expand()

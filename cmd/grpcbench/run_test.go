@@ -133,3 +133,28 @@ func TestRunSIGINTWritesPartialResults(t *testing.T) {
 		t.Fatalf("temporary files left: %v", matches)
 	}
 }
+
+func TestRunThresholdsGate(t *testing.T) {
+	tests := []struct {
+		name       string
+		thresholds string
+		code       int
+		want       string
+	}{
+		{"pass", `{p99: "< 5s", error_rate: "< 50%", rps: "> 50"}`, exitOK, "all 6 checks passed"},
+		{"fail names the value", `{p99: "< 1us"}`, exitGate, "FAIL"},
+		{"per cell and method", "\n  - {cells: \"pool.size=2\", method: GetUser, max: \"< 1us\"}", exitGate, "pool.size=2#1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := writeFile(t, "th.yaml", tinyScenario+"thresholds: "+tt.thresholds+"\n")
+			code, stdout, stderr := runCLI(context.Background(), "run", sc, "-o", filepath.Join(t.TempDir(), "r.json"), "--set", "load.duration=500ms")
+			if code != tt.code || !strings.Contains(stdout, tt.want) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant %q", code, tt.code, stdout, stderr, tt.want)
+			}
+			if tt.code == exitGate && !strings.Contains(stderr, "thresholds failed") {
+				t.Fatalf("stderr: %s", stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grpcbench/grpcbench/gates"
+	"github.com/grpcbench/grpcbench/results"
+)
+
+// writeRun writes a results file with one cell per entry of medians (cell
+// "pool.size=<key>"), repeats times each; every GetUser call of a repeat
+// takes the median plus 1 % per repeat index.
+func writeRun(t *testing.T, name string, repeats int, medians map[string]time.Duration) string {
+	t.Helper()
+	run := &results.Run{Name: "compare-test", Dimensions: []string{"client.pool.size"}}
+	for _, size := range []string{"1", "4"} {
+		med, ok := medians[size]
+		if !ok {
+			continue
+		}
+		for r := range repeats {
+			h := results.NewHistogram()
+			d := med + med*time.Duration(r)/100
+			for range 50 {
+				h.Record(d)
+			}
+			ms := &results.MethodStats{Calls: 50, Codes: map[string]int64{"OK": 50}, Latency: h}
+			run.Cells = append(run.Cells, &results.Cell{
+				ID: fmt.Sprintf("pool.size=%s#%d", size, r), Repeat: r, Duration: time.Second,
+				Params:  []results.Param{{Path: "client.pool.size", Value: size}},
+				Load:    results.Load{Model: results.ModelClosed, Completed: 50, AchievedRate: 50},
+				Methods: map[string]*results.MethodStats{"GetUser": ms}, All: ms,
+			})
+		}
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := results.WriteFile(p, run); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCompareCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb syncBuffer
+	e := &env{stdout: &out, stderr: &errb}
+	code = exitCode(e, runCompare(context.Background(), e, args))
+	return code, out.String(), errb.String()
+}
+
+func TestCompareCommand(t *testing.T) {
+	base := writeRun(t, "base.json", 5, map[string]time.Duration{"1": 10 * time.Millisecond, "4": 5 * time.Millisecond})
+	same := writeRun(t, "same.json", 5, map[string]time.Duration{"1": 10 * time.Millisecond, "4": 5 * time.Millisecond})
+	slow := writeRun(t, "slow.json", 5, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
+	fewer := writeRun(t, "fewer.json", 5, map[string]time.Duration{"1": 10 * time.Millisecond})
+	two := writeRun(t, "two.json", 2, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
+	garbage := writeFile(t, "garbage.json", "{not json")
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout []string
+		inStderr string
+	}{
+		{"same", []string{base, same}, exitOK, []string{"pool.size=1  p99=+10%", "n=5+5", "ok: 6 checks"}, ""},
+		{"regression", []string{base, slow}, exitGate, []string{"pool.size=1  p99=+10%", "+29.9%", "REGRESSION", "FAIL: 6 checks, 2 regressions"}, "compare: FAIL: 6 checks, 2 regressions"},
+		{"gate flag", []string{base, slow, "--gate", "p99=+50%"}, exitOK, []string{"p99=+50%", "ok: 2 checks"}, ""},
+		{"two gates", []string{base, slow, "--gate", "p99=+50%", "--gate", "max@GetUser=+1ms"}, exitGate, []string{"max@GetUser=+1ms", "+3.06ms"}, "1 regression"},
+		{"alpha", []string{base, slow, "--gate", "p99=+10%", "--alpha", "0.01"}, exitGate, []string{"p=0.008", "REGRESSION\n"}, ""},
+		{"alpha out of reach", []string{base, slow, "--gate", "p99=+10%", "--alpha", "0.001"}, exitGate, []string{"REGRESSION, low confidence", "need 7+7 repeats"}, ""},
+		{"low confidence", []string{base, two, "--gate", "p99=+10%"}, exitGate, []string{"n=5+2", "REGRESSION, low confidence", "low confidence: too few repeats"}, ""},
+		{"missing cell", []string{base, fewer, "--gate", "p99=+10%"}, exitGate, []string{"absent", "MISSING"}, "1 missing"},
+		{"allow missing", []string{base, fewer, "--gate", "p99=+10%", "--allow-missing"}, exitOK, []string{"missing"}, ""},
+		{"no args", nil, exitUsage, nil, "want two results files"},
+		{"three args", []string{base, same, slow}, exitUsage, nil, "got 3 arguments"},
+		{"bad gate", []string{base, same, "--gate", "p98.x=+10%"}, exitUsage, nil, `--gate: gate "p98.x=+10%": unknown metric`},
+		{"wrong sign", []string{base, same, "--gate", "rps=+10%"}, exitUsage, nil, "write rps=-10%"},
+		{"bad alpha", []string{base, same, "--alpha", "1.5"}, exitUsage, nil, "--alpha must be between 0 and 1"},
+		{"unknown flag", []string{base, same, "--gates", "p99=+1%"}, exitUsage, nil, "unknown flag: --gates"},
+		{"missing file", []string{base, filepath.Join(dir, "nope.json")}, exitUsage, nil, "nope.json"},
+		{"garbage file", []string{garbage, same}, exitUsage, nil, "compare: base " + garbage},
+		{"unwritable junit", []string{base, same, "--junit", filepath.Join(dir, "no", "such", "dir", "j.xml")}, exitFailure, nil, "--junit"},
+		{"help", []string{"--help"}, exitOK, nil, "--allow-missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCompareCLI(tt.args...)
+			ok := code == tt.code && strings.Contains(errs, tt.inStderr)
+			for _, w := range tt.inStdout {
+				ok = ok && strings.Contains(out, w)
+			}
+			if !ok {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout to contain %q and stderr %q", code, tt.code, out, errs, tt.inStdout, tt.inStderr)
+			}
+		})
+	}
+}
+
+func TestCompareCommandWritesReports(t *testing.T) {
+	base := writeRun(t, "base.json", 5, map[string]time.Duration{"1": 10 * time.Millisecond, "4": 5 * time.Millisecond})
+	slow := writeRun(t, "slow.json", 5, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
+	dir := t.TempDir()
+	junit, md := filepath.Join(dir, "compare.xml"), filepath.Join(dir, "compare.md")
+	code, _, errs := runCompareCLI(base, slow, "--gate", "p99=+10%", "--junit", junit, "--markdown", md)
+	if code != exitGate {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	x, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites gates.JUnitSuites
+	if err := xml.Unmarshal(x, &suites); err != nil {
+		t.Fatalf("JUnit: %v\n%s", err, x)
+	}
+	if suites.Tests != 2 || suites.Failures != 1 || len(suites.Suites) != 2 ||
+		suites.Suites[0].Cases[0].Failure == nil || !strings.Contains(suites.Suites[0].Cases[0].Failure.Message, "+29.9%") {
+		t.Fatalf("JUnit %+v\n%s", suites, x)
+	}
+	m, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(m), "### ❌ grpcbench compare: FAIL") || !strings.Contains(string(m), "**REGRESSION**") ||
+		!strings.Contains(string(m), "vs new `"+slow+"`") {
+		t.Fatalf("markdown:\n%s", m)
+	}
+}

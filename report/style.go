@@ -1,0 +1,110 @@
+package report
+
+import (
+	"image/color"
+	"math"
+)
+
+// tableau holds the Tableau 10 colours followed by their light variants:
+// distinguishable for the first twenty cells.
+var tableau = []color.RGBA{
+	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff},
+	{0xd6, 0x27, 0x28, 0xff}, {0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff},
+	{0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff}, {0xbc, 0xbd, 0x22, 0xff},
+	{0x17, 0xbe, 0xcf, 0xff}, {0xae, 0xc7, 0xe8, 0xff}, {0xff, 0xbb, 0x78, 0xff},
+	{0x98, 0xdf, 0x8a, 0xff}, {0xff, 0x98, 0x96, 0xff}, {0xc5, 0xb0, 0xd5, 0xff},
+	{0xc4, 0x9c, 0x94, 0xff}, {0xf7, 0xb6, 0xd2, 0xff}, {0xc7, 0xc7, 0xc7, 0xff},
+	{0xdb, 0xdb, 0x8d, 0xff}, {0x9e, 0xda, 0xe5, 0xff},
+}
+
+// colorAt returns the i-th colour of the report's palette: the Tableau
+// colours first, then hues spaced by the golden angle.
+func colorAt(i int) color.RGBA {
+	if i < len(tableau) {
+		return tableau[i]
+	}
+	h := math.Mod(float64(i-len(tableau))*137.508, 360)
+	l := 0.38 + 0.12*float64(i%3)
+	return hsl(h, 0.6, l)
+}
+
+// hsl converts a hue in degrees, saturation and lightness in [0, 1] to RGB.
+func hsl(h, s, l float64) color.RGBA {
+	c := (1 - math.Abs(2*l-1)) * s
+	x := c * (1 - math.Abs(math.Mod(h/60, 2)-1))
+	m := l - c/2
+	var r, g, b float64
+	switch {
+	case h < 60:
+		r, g = c, x
+	case h < 120:
+		r, g = x, c
+	case h < 180:
+		g, b = c, x
+	case h < 240:
+		g, b = x, c
+	case h < 300:
+		r, b = x, c
+	default:
+		r, b = c, x
+	}
+	f := func(v float64) uint8 { return uint8(math.Round((v + m) * 255)) }
+	return color.RGBA{f(r), f(g), f(b), 0xff}
+}
+
+// codeColors gives the common status codes fixed colours, OK green.
+var codeColors = map[string]color.RGBA{
+	"OK":                  {0x2c, 0xa0, 0x2c, 0xff},
+	"UNAVAILABLE":         {0xd6, 0x27, 0x28, 0xff},
+	"DEADLINE_EXCEEDED":   {0xff, 0x7f, 0x0e, 0xff},
+	"RESOURCE_EXHAUSTED":  {0x94, 0x67, 0xbd, 0xff},
+	"ABORTED":             {0x8c, 0x56, 0x4b, 0xff},
+	"CANCELED":            {0x7f, 0x7f, 0x7f, 0xff},
+	"INTERNAL":            {0xe3, 0x77, 0xc2, 0xff},
+	"UNKNOWN":             {0xbc, 0xbd, 0x22, 0xff},
+	"NOT_FOUND":           {0x17, 0xbe, 0xcf, 0xff},
+	"INVALID_ARGUMENT":    {0x1f, 0x77, 0xb4, 0xff},
+	"FAILED_PRECONDITION": {0xff, 0xbb, 0x78, 0xff},
+	"PERMISSION_DENIED":   {0xc5, 0xb0, 0xd5, 0xff},
+	"UNAUTHENTICATED":     {0xf7, 0xb6, 0xd2, 0xff},
+	"ALREADY_EXISTS":      {0x98, 0xdf, 0x8a, 0xff},
+	"OUT_OF_RANGE":        {0xc4, 0x9c, 0x94, 0xff},
+	"UNIMPLEMENTED":       {0x9e, 0xda, 0xe5, 0xff},
+	"DATA_LOSS":           {0x00, 0x00, 0x00, 0xff},
+}
+
+// codeColor returns the colour of a status code name; i is its position
+// among the codes of the chart, used for names without a fixed colour.
+func codeColor(name string, i int) color.RGBA {
+	if c, ok := codeColors[name]; ok {
+		return c
+	}
+	return colorAt(len(tableau) + i)
+}
+
+// faultColors shades fault windows by kind (non-premultiplied, translucent).
+var faultColors = map[string]color.NRGBA{
+	"down":     {0xd6, 0x27, 0x28, 0x38},
+	"kill":     {0xd6, 0x27, 0x28, 0x38},
+	"pause":    {0x94, 0x67, 0xbd, 0x38},
+	"error":    {0xff, 0x7f, 0x0e, 0x38},
+	"latency":  {0x1f, 0x77, 0xb4, 0x30},
+	"stall":    {0x8c, 0x56, 0x4b, 0x38},
+	"health":   {0x17, 0xbe, 0xcf, 0x38},
+	"capacity": {0xbc, 0xbd, 0x22, 0x38},
+}
+
+// faultColor returns the translucent shade of a fault kind.
+func faultColor(kind string) color.NRGBA {
+	if c, ok := faultColors[kind]; ok {
+		return c
+	}
+	return color.NRGBA{0x7f, 0x7f, 0x7f, 0x38}
+}
+
+// cssColor formats c as a CSS hex colour.
+func cssColor(c color.RGBA) string {
+	const hex = "0123456789abcdef"
+	b := []byte{'#', hex[c.R>>4], hex[c.R&15], hex[c.G>>4], hex[c.G&15], hex[c.B>>4], hex[c.B&15]}
+	return string(b)
+}
