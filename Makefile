@@ -12,7 +12,7 @@ FUZZTIME ?= 5s
 # Benchmarks run each case this long.
 BENCHTIME ?= 1s
 
-.PHONY: all build test lint race fuzz tools proto proto-check bench demo clean
+.PHONY: all build test lint race fuzz tools proto proto-check bench demo gate-trust clean
 
 all: build
 
@@ -74,6 +74,10 @@ bench:
 ## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build
 	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json --report out/report
+
+## gate-trust: A/A and A/B trials of the compare gate (not part of make test; ~7 min).
+gate-trust: build
+	bash scripts/gate-trust.sh
 
 clean:
 	rm -rf bin .bin out
