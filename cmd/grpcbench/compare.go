@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/grpcbench/grpcbench/gates"
+	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -31,6 +33,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	junit := fs.String("junit", "", "also write JUnit XML (one test case per cell × gate) to this file")
 	markdown := fs.String("markdown", "", "also write a Markdown report (PR comment, CI step summary) to this file")
 	allowMissing := fs.Bool("allow-missing", false, "do not fail on cells present in only one file")
+	reportDir := fs.String("report", "", "also write an HTML/PNG report of both runs overlaid, with the verdicts, into this directory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,8 +90,29 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 			return failure(fmt.Errorf("compare: --junit: %w", err))
 		}
 	}
+	if *reportDir != "" {
+		opts := report.Options{RunLabels: []string{"base", "new"}, Verdicts: compareVerdicts(c)}
+		if err := report.Write(ctx, *reportDir, []*results.Run{base, nw}, opts); err != nil {
+			return failure(fmt.Errorf("compare: --report: %w", err))
+		}
+		fmt.Fprintf(e.stdout, "report: %s\n", filepath.Join(*reportDir, report.IndexFile))
+	}
 	if c.Failed() {
 		return gateFailed(errors.New("compare: " + c.Summary()))
 	}
 	return nil
+}
+
+// compareVerdicts turns comparison rows into report verdicts.
+func compareVerdicts(c *gates.Comparison) []report.Verdict {
+	out := make([]report.Verdict, 0, len(c.Rows))
+	for _, r := range c.Rows {
+		value := r.Verdict()
+		if r.Base.Present && r.New.Present {
+			value = fmt.Sprintf("%s → %s (%+.1f%%, p=%.3g): %s", r.Gate.Metric.Format(r.Base.Median),
+				r.Gate.Metric.Format(r.New.Median), 100*r.Delta, r.P, r.Verdict())
+		}
+		out = append(out, report.Verdict{Cell: r.Cell, Name: r.Gate.Text + " regression", Value: value, Limit: r.Gate.Text, Pass: r.Pass})
+	}
+	return out
 }

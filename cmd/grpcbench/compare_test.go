@@ -133,3 +133,22 @@ func TestCompareCommandWritesReports(t *testing.T) {
 		t.Fatalf("markdown:\n%s", m)
 	}
 }
+
+func TestCompareCommandWritesHTMLReportWithVerdicts(t *testing.T) {
+	base := writeRun(t, "base.json", 3, map[string]time.Duration{"1": 10 * time.Millisecond, "4": 5 * time.Millisecond})
+	slow := writeRun(t, "slow.json", 3, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
+	dir := filepath.Join(t.TempDir(), "report")
+	code, out, errs := runCompareCLI(base, slow, "--gate", "p99=+10%", "--report", dir)
+	if code != exitGate || !strings.Contains(out, "report: "+filepath.Join(dir, "index.html")) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10% regression", "REGRESSION", "base", "new"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
