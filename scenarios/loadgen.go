@@ -18,14 +18,15 @@ import (
 
 // load drives one cell's calls.
 type load struct {
-	s          *Scenario
-	st         *stack
-	rec        *results.Recorder
-	epoch      time.Time     // the schedule's zero (the fake server's start)
-	warmup     time.Duration // arrivals before it are not recorded
-	end        time.Duration // no arrival at or after it
-	workers    []*worker
-	retries    []*retry.Conn
+	s       *Scenario
+	st      *stack
+	rec     *results.Recorder
+	epoch   time.Time     // the schedule's zero (the fake server's start)
+	warmup  time.Duration // arrivals before it are not recorded
+	end     time.Duration // no arrival at or after it
+	workers []*worker
+	retries []*retry.Conn
+	// Arrivals of the recorded phase: scheduled = sent + dropped.
 	scheduled  atomic.Int64
 	dropped    atomic.Int64
 	sent       atomic.Int64
@@ -140,11 +141,14 @@ func (ld *load) pace(ctx context.Context, queue chan<- time.Duration) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		ld.scheduled.Add(1)
+		recorded := next >= ld.warmup
+		if recorded {
+			ld.scheduled.Add(1)
+		}
 		select {
 		case queue <- next:
 		default:
-			if next >= ld.warmup {
+			if recorded {
 				ld.dropped.Add(1)
 			}
 		}
@@ -391,7 +395,9 @@ func (w *worker) call(ctx context.Context, intended time.Duration) {
 	w.gotFirst = false
 	sent := w.now()
 	w.callAt = sent
-	w.ld.sent.Add(1)
+	if w.recording {
+		w.ld.sent.Add(1)
+	}
 	var err error
 	var out, in int64
 	reqPad := int64(w.ld.s.Payload.RequestBytes)

@@ -230,3 +230,19 @@ repeat: 2
 		t.Fatalf("partial %v, %d cells", run.Partial, len(run.Cells))
 	}
 }
+
+func TestWarmupIsRunButNotRecorded(t *testing.T) {
+	run := runYAML(t, context.Background(), `
+load: {rate: 200, duration: 1s, warmup: 500ms}
+mix: [{call: GetUser}]
+`)
+	c := run.Cells[0]
+	var server int64
+	for _, b := range c.Backends {
+		server += b.ServerCalls
+	}
+	if c.Load.Scheduled != 200 || c.Load.Sent != 200 || c.All.Calls != 200 || server != 300 {
+		t.Fatalf("scheduled %d sent %d recorded %d server %d; want 200, 200, 200 and 300 (warm-up included)",
+			c.Load.Scheduled, c.Load.Sent, c.All.Calls, server)
+	}
+}
