@@ -162,9 +162,10 @@ type Cell struct {
 }
 
 // Expand returns every cell: the Cartesian product of the matrix, in file
-// order with the last dimension varying fastest, times Repeat (repeats of a
-// point are adjacent? no: the whole matrix runs once per repeat, so drift over
-// time spreads evenly over the points).
+// order with the last dimension varying fastest, times Repeat. The whole
+// matrix runs once per repeat (A B A B …), so drift over time spreads
+// evenly over the points. Repeat r (0-based) runs with seed + r, so repeats
+// are independent samples while the points of one repeat share their faults.
 func (sp *Spec) Expand() ([]*Cell, error) {
 	dims := sp.Scenario.Matrix
 	var points [][]int
@@ -226,7 +227,12 @@ func (sp *Spec) Expand() ([]*Cell, error) {
 		for i, p := range pts {
 			sc := p.s
 			if r > 0 {
+				// Each repeat draws its own faults, call mix and arrivals:
+				// repeats with one seed would repeat one sample and hide
+				// the run-to-run spread a comparison needs.
 				c := *p.s
+				c.Seed += int64(r)
+				c.Server.Seed += int64(r)
 				sc = &c
 			}
 			cells = append(cells, &Cell{ID: p.id + "#" + strconv.Itoa(r+1), Index: i, Repeat: r, Params: p.params, Scenario: sc})

@@ -212,3 +212,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRepeatsGetTheirOwnSeed(t *testing.T) {
+	sp, err := Parse("t.yaml", []byte(base+"matrix:\n  client.pool.size: [1, 2]\nrepeat: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := sp.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cells {
+		if want := int64(1 + c.Repeat); c.Scenario.Seed != want || c.Scenario.Server.Seed != want {
+			t.Errorf("%s: seed %d, server seed %d; want %d", c.ID, c.Scenario.Seed, c.Scenario.Server.Seed, want)
+		}
+	}
+}
