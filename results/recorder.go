@@ -36,6 +36,29 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	shards []*Shard
+
+	// The series: a shard hands each second it has finished to the
+	// recorder (once per second, never per call), and seconds more than
+	// sealLag behind the newest are reduced to their summary and encoded
+	// histogram, so memory does not grow with workers × seconds.
+	smu    sync.Mutex
+	sealed []sealedSecond
+	open   []int // indexes of sealed seconds still held as histograms
+	newest int
+}
+
+// sealLag is how many seconds behind the newest sealed second a second
+// stays open as a histogram; older seconds are finalized (a late shard's
+// data is still merged into them, by decoding).
+const sealLag = 2
+
+// sealedSecond is one second of the series gathered from the shards: a
+// histogram while open, a summary with its encoding once finalized.
+type sealedSecond struct {
+	calls, errors int64
+	h             *Histogram // nil when finalized or empty
+	done          Second     // the summary, when finalized
+	final         bool
 }
 
 // NewRecorder returns a Recorder for the given method short names; a Shard's
@@ -55,7 +78,7 @@ func (r *Recorder) Start() time.Time { return r.start }
 // Shard returns a new shard for one worker. Call it once per worker, not per
 // call: a shard holds that worker's histograms until Cell merges them.
 func (r *Recorder) Shard() *Shard {
-	s := &Shard{methods: make([]shardMethod, len(r.methods)), live: new(liveCounters)}
+	s := &Shard{methods: make([]shardMethod, len(r.methods)), live: new(liveCounters), r: r, cur: -1}
 	r.mu.Lock()
 	r.shards = append(r.shards, s)
 	r.mu.Unlock()
@@ -71,7 +94,13 @@ func (r *Recorder) Shard() *Shard {
 // range panics.
 type Shard struct {
 	methods []shardMethod
-	secs    []second
+	r       *Recorder
+	// cur is the second being recorded (-1: none yet) and curSec its data;
+	// completion offsets of one worker only move forward, so a second is
+	// finished when a call lands in a later one.
+	cur     int
+	curSec  second
+	lateSec second
 	// attempts[n] counts calls that made n attempts (last: n or more).
 	attempts      [MaxAttemptsTracked + 1]int64
 	extraAttempts int64 // attempts beyond MaxAttemptsTracked in tail calls
@@ -128,10 +157,20 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 			sec = MaxSeriesSeconds - 1
 		}
 	}
-	for len(s.secs) <= sec {
-		s.secs = append(s.secs, second{})
+	switch {
+	case s.cur < 0:
+		s.cur = sec
+	case sec > s.cur:
+		s.seal()
+		s.cur = sec
 	}
-	sc := &s.secs[sec]
+	sc := &s.curSec
+	if sec < s.cur {
+		// An offset before the current second (a worker's completions
+		// normally only move forward): hand it to the recorder directly,
+		// through a reused scratch second.
+		sc = &s.lateSec
+	}
 	sc.calls++
 	if isErr {
 		sc.errors++
@@ -141,8 +180,75 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 	}
 	v, _ := clampMicros(latency, HistogramMax)
 	_ = sc.h.RecordValue(v) // in range: cannot fail
+	if sc == &s.lateSec {
+		s.r.addSecond(sec, sc)
+		sc.calls, sc.errors = 0, 0
+		sc.h.Reset()
+	}
 
 	s.live.record(v, isErr)
+}
+
+// seal hands the finished current second to the recorder and resets it
+// for reuse.
+func (s *Shard) seal() {
+	if s.curSec.calls == 0 {
+		return
+	}
+	s.r.addSecond(s.cur, &s.curSec)
+	s.curSec.calls, s.curSec.errors = 0, 0
+	s.curSec.h.Reset()
+}
+
+// addSecond merges one shard's second t into the series and finalizes
+// seconds that fell sealLag behind the newest.
+func (r *Recorder) addSecond(t int, sc *second) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	for len(r.sealed) <= t {
+		r.sealed = append(r.sealed, sealedSecond{})
+	}
+	acc := &r.sealed[t]
+	acc.calls += sc.calls
+	acc.errors += sc.errors
+	switch {
+	case acc.final:
+		// A late shard: reopen the finalized second by decoding it; it is
+		// finalized again when the series moves on.
+		h, err := DecodeHistogram(acc.done.HDR)
+		if err != nil {
+			h = &Histogram{digits: SeriesDigits}
+		}
+		h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
+		acc.h, acc.final = h, false
+		r.open = append(r.open, t)
+	case acc.h == nil:
+		acc.h = &Histogram{h: sc.h.Clone(), digits: SeriesDigits}
+		r.open = append(r.open, t)
+	default:
+		acc.h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
+	}
+	if t > r.newest {
+		r.newest = t
+		keep := r.open[:0]
+		for _, i := range r.open {
+			if i < t-sealLag {
+				finalize(i, &r.sealed[i])
+			} else {
+				keep = append(keep, i)
+			}
+		}
+		r.open = keep
+	}
+}
+
+// finalize reduces an open second to its summary and encoding.
+func finalize(t int, acc *sealedSecond) {
+	acc.done = Second{T: t, Calls: acc.calls, Errors: acc.errors}
+	if acc.h != nil && acc.h.Count() > 0 {
+		fillSecond(&acc.done, acc.h)
+	}
+	acc.h, acc.final = nil, true
 }
 
 // Attempt records the latency of one attempt of a call of method.
@@ -213,7 +319,6 @@ func (r *Recorder) Cell() *Cell {
 	peers := map[string]int64{}
 	var attempts [MaxAttemptsTracked + 1]int64
 	var extraAttempts int64
-	nsecs := 0
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
 		c.BytesReceived += s.bytesRecv
@@ -225,7 +330,6 @@ func (r *Recorder) Cell() *Cell {
 			attempts[i] += n
 		}
 		extraAttempts += s.extraAttempts
-		nsecs = max(nsecs, len(s.secs))
 	}
 
 	for i, name := range r.methods {
@@ -290,28 +394,7 @@ func (r *Recorder) Cell() *Cell {
 	}
 	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
 
-	c.Series = make([]Second, 0, nsecs)
-	for t := 0; t < nsecs; t++ {
-		sec := Second{T: t}
-		var h *hdrhistogram.PackedHistogram
-		for _, s := range shards {
-			if t >= len(s.secs) || s.secs[t].calls == 0 {
-				continue
-			}
-			sc := &s.secs[t]
-			sec.Calls += sc.calls
-			sec.Errors += sc.errors
-			if h == nil {
-				h = sc.h.Clone()
-			} else {
-				h.Merge(sc.h)
-			}
-		}
-		if h != nil {
-			fillSecond(&sec, &Histogram{h: h, digits: SeriesDigits})
-		}
-		c.Series = append(c.Series, sec)
-	}
+	c.Series = r.series(shards)
 	if len(c.Series) == 0 {
 		c.Series = nil
 	}
@@ -319,6 +402,68 @@ func (r *Recorder) Cell() *Cell {
 }
 
 // fillSecond sets the percentile fields and HDR of sec from h.
+// series builds the one-second series from the sealed seconds and each
+// shard's current, unsealed one. It changes neither, so Cell may be called
+// again.
+func (r *Recorder) series(shards []*Shard) []Second {
+	r.smu.Lock()
+	n := len(r.sealed)
+	type open struct {
+		calls, errors int64
+		h             *Histogram
+		done          *Second
+	}
+	secs := make([]open, n)
+	for t := range r.sealed {
+		acc := &r.sealed[t]
+		o := open{calls: acc.calls, errors: acc.errors}
+		switch {
+		case acc.final:
+			d := acc.done
+			o.done = &d
+		case acc.h != nil:
+			o.h = acc.h.Clone()
+		}
+		secs[t] = o
+	}
+	r.smu.Unlock()
+	for _, s := range shards {
+		if s.cur < 0 || s.curSec.calls == 0 {
+			continue
+		}
+		for len(secs) <= s.cur {
+			secs = append(secs, open{})
+		}
+		o := &secs[s.cur]
+		if o.done != nil { // merge into a finalized second: decode it
+			h, err := DecodeHistogram(o.done.HDR)
+			if err != nil {
+				h = &Histogram{digits: SeriesDigits}
+			}
+			o.h, o.done = h, nil
+		}
+		o.calls += s.curSec.calls
+		o.errors += s.curSec.errors
+		if o.h == nil {
+			o.h = &Histogram{h: s.curSec.h.Clone(), digits: SeriesDigits}
+		} else {
+			o.h.Merge(&Histogram{h: s.curSec.h, digits: SeriesDigits})
+		}
+	}
+	out := make([]Second, len(secs))
+	for t, o := range secs {
+		if o.done != nil {
+			out[t] = *o.done
+			continue
+		}
+		out[t] = Second{T: t, Calls: o.calls, Errors: o.errors}
+		if o.h != nil && o.h.Count() > 0 {
+			fillSecond(&out[t], o.h)
+		}
+	}
+	return out
+}
+
 func fillSecond(sec *Second, h *Histogram) {
 	sec.P50 = h.Quantile(0.50)
 	sec.P99 = h.Quantile(0.99)
