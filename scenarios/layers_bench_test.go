@@ -81,28 +81,36 @@ func BenchmarkLayers(b *testing.B) {
 			}
 		}
 	})
-	b.Run("tcp/full-stack", func(b *testing.B) {
-		r := lb.NewStaticResolver(addr)
-		dial, err := lb.Config{}.DialOptions()
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := pool.New(ctx, r.Target(), pool.Config{Size: 1, Warmup: true}, append(dial, r.DialOption())...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		c := client.New(retry.Wrap(breaker.Wrap(p, breaker.New(brk)), policy))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t0 := time.Now()
-			_, err := c.GetUser(ctx, req)
-			d := time.Since(t0)
+	fullStack := func(name string, extra ...grpc.DialOption) {
+		b.Run(name, func(b *testing.B) {
+			r := lb.NewStaticResolver(addr)
+			dial, err := lb.Config{}.DialOptions()
 			if err != nil {
 				b.Fatal(err)
 			}
-			shard.Call(1, 0, d, d, 0)
-		}
-	})
+			dial = append(append(dial, r.DialOption()), extra...)
+			p, err := pool.New(ctx, r.Target(), pool.Config{Size: 1, Warmup: true}, dial...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			c := client.New(retry.Wrap(breaker.Wrap(p, breaker.New(brk)), policy))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				t0 := time.Now()
+				_, err := c.GetUser(ctx, req)
+				d := time.Since(t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				shard.Call(1, 0, d, d, 0)
+			}
+		})
+	}
+	fullStack("tcp/full-stack")
+	// What per-backend attempt counting with a stats.Handler would add (the
+	// runner uses it only in native retry mode, where attempts happen inside
+	// gRPC; otherwise each worker reads its attempts' peers via grpc.Peer).
+	fullStack("tcp/full-stack+stats-handler", grpc.WithStatsHandler(newPeerCounter([]string{addr})))
 }

@@ -3,11 +3,14 @@ package scenarios
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/client"
@@ -239,6 +242,57 @@ type worker struct {
 	// minService is the fastest reply this worker has seen (closed model
 	// lag: how long a slow reply held the worker beyond it).
 	minService time.Duration
+	// The backend of each attempt, for the whole cell (warm-up included,
+	// like the server's counters): grpc.Peer fills peer when an attempt
+	// ends; names caches each address's string.
+	peer      peer.Peer
+	peerOpt   grpc.CallOption
+	optBuf    []grpc.CallOption
+	peers     map[string]int64
+	peerNames map[net.Addr]string
+}
+
+// flushPeer counts the backend of the attempt that just ended, if any.
+func (w *worker) flushPeer() {
+	a := w.peer.Addr
+	if a == nil {
+		return
+	}
+	w.peer = peer.Peer{}
+	name, ok := w.peerNames[a]
+	if !ok {
+		name = a.String()
+		w.peerNames[a] = name
+	}
+	w.peers[name]++
+}
+
+// peerConn adds the worker's grpc.Peer option to every attempt. It sits
+// between the worker's retry layer and the shared stack; one worker makes
+// one attempt at a time, so its option buffer is reused.
+type peerConn struct {
+	cc grpc.ClientConnInterface
+	w  *worker
+}
+
+// Invoke implements grpc.ClientConnInterface.
+func (p *peerConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	w := p.w
+	w.flushPeer()
+	w.optBuf = append(append(w.optBuf[:0], opts...), w.peerOpt)
+	err := p.cc.Invoke(ctx, method, args, reply, w.optBuf...)
+	w.flushPeer()
+	return err
+}
+
+// NewStream implements grpc.ClientConnInterface. The stream keeps its
+// options until it ends, so they get their own slice; the peer is counted
+// when the next attempt starts or the worker's call ends.
+func (p *peerConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	w := p.w
+	w.flushPeer()
+	o := make([]grpc.CallOption, 0, len(opts)+1)
+	return p.cc.NewStream(ctx, desc, method, append(append(o, opts...), w.peerOpt)...)
 }
 
 func (ld *load) newWorker(i int) (*worker, error) {
@@ -246,6 +300,13 @@ func (ld *load) newWorker(i int) (*worker, error) {
 	w := &worker{ld: ld, shard: ld.rec.Shard(),
 		rng: rand.New(rand.NewPCG(uint64(s.Seed), uint64(i)+1))}
 	var cc = ld.st.cc
+	if ld.st.native == nil {
+		// Below the retry layer, so every attempt's backend is seen.
+		cc = &peerConn{cc: cc, w: w}
+		w.peerOpt = grpc.Peer(&w.peer)
+		w.peers = map[string]int64{}
+		w.peerNames = map[net.Addr]string{}
+	}
 	if p := s.Client.Retry; p != nil && p.Mode != retry.ModeNative {
 		rc := retry.Wrap(cc, *p, retry.WithObserver(w), retry.WithRand(w.rng.Float64))
 		ld.retries = append(ld.retries, rc)
@@ -423,6 +484,9 @@ func (w *worker) call(ctx context.Context, intended time.Duration) {
 		out, in = int64(msgs)*reqPad, int64(n)*respPad
 	}
 	done := w.now()
+	if w.peers != nil {
+		w.flushPeer()
+	}
 	if svc := done - sent; err == nil && (w.minService == 0 || svc < w.minService) {
 		w.minService = svc
 	}

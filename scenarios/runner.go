@@ -125,7 +125,13 @@ func buildStack(ctx context.Context, s *Scenario, addrs []string) (*stack, error
 		return nil, fmt.Errorf("client.lb: %w", err)
 	}
 	dial = append(dial, extra...)
-	dial = append(dial, st.resolver.DialOption(), grpc.WithStatsHandler(st.peers))
+	dial = append(dial, st.resolver.DialOption())
+	if st.native != nil {
+		// gRPC's own retries happen inside the ClientConn: only a
+		// stats.Handler sees which backend each attempt reached. Otherwise
+		// each worker reads its attempts' peers (cheaper: no stats events).
+		dial = append(dial, grpc.WithStatsHandler(st.peers))
+	}
 	p, err := pool.New(ctx, st.resolver.Target(), s.Client.Pool, dial...)
 	if err != nil {
 		return nil, err
@@ -222,6 +228,14 @@ loop:
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
 	fillStack(rc, st, ld)
+	if st.native == nil {
+		for _, w := range ld.workers {
+			w.flushPeer()
+			for addr, n := range w.peers {
+				st.peers.add(addr, n)
+			}
+		}
+	}
 	if cl != nil {
 		fillServer(rc, cl.Stats(), st.peers, s.Load.Warmup, total)
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, total)
@@ -350,6 +364,16 @@ func (p *peerCounter) count(addr string) int64 {
 		return c.(*atomic.Int64).Load()
 	}
 	return 0
+}
+
+// add counts n attempts on addr.
+func (p *peerCounter) add(addr string, n int64) {
+	if c, ok := p.known[addr]; ok {
+		c.Add(n)
+		return
+	}
+	c, _ := p.other.LoadOrStore(addr, new(atomic.Int64))
+	c.(*atomic.Int64).Add(n)
 }
 
 func (p *peerCounter) snapshot() map[string]int64 {
