@@ -65,11 +65,13 @@ proto-check: tools $(PROTOC_GEN)
 	  diff -u proto/userpb/$$f $$tmp/$$f || { echo "proto/userpb/$$f is stale: run make proto"; exit 1; }; \
 	done
 
-## bench: every benchmark, with allocations. The scenarios benchmarks run
-## once each (raw stub vs full stack calls/s, RSS after 10 s and 60 s).
+## bench: every benchmark, with allocations. The long scenarios benchmarks
+## run once each: raw stub vs full stack calls/s and their ratio, the open
+## model's rate, RSS after 10, 30 and 60 s.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./scenarios
+	$(GO) test -run '^$$' -bench 'Layers' -benchmem -benchtime $(BENCHTIME) ./scenarios
+	$(GO) test -run '^$$' -bench 'Throughput|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
 
 ## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build
