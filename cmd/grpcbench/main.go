@@ -65,6 +65,7 @@ func commands() []command {
 		{"validate", "check a scenario file without running it", runValidate},
 		{"init", "write a commented example scenario", runInit},
 		{"report", "render results as one offline HTML file and PNG charts", runReport},
+		{"merge", "merge results files from several load generators (histograms added)", runMerge},
 		{"compare", "compare results with a baseline: regression gates, Markdown, JUnit", runCompare},
 		{"fakeserver", "serve the fault-injecting fake UserService on local ports", runFakeServer},
 		{"version", "print version, commit, Go and grpc-go versions", runVersion},

@@ -158,3 +158,34 @@ func TestRunThresholdsGate(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeShards(t *testing.T) {
+	dir := t.TempDir()
+	sc := writeFile(t, "shard.yaml", "name: shard\nload: {rate: 100, duration: 500ms}\nmix: [{call: GetUser}]\n")
+	a, b, m := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json"), filepath.Join(dir, "m.json")
+	for _, f := range []string{a, b} {
+		if code, _, errs := runCLI(context.Background(), "run", "-q", sc, "-o", f); code != exitOK {
+			t.Fatalf("run: exit %d %s", code, errs)
+		}
+	}
+	code, out, errs := runCLI(context.Background(), "merge", a, b, "-o", m)
+	if code != exitOK || !strings.Contains(out, "merged 2 files, 1 cells") {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, out, errs)
+	}
+	ra, _ := results.ReadFile(a)
+	rb, _ := results.ReadFile(b)
+	rm, err := results.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ra.Cells[0].All.Latency.Count() + rb.Cells[0].All.Latency.Count()
+	if got := rm.Cells[0].All.Latency.Count(); got != want {
+		t.Fatalf("merged latency count %d, want %d (histograms added)", got, want)
+	}
+	if code, _, _ := runCLI(context.Background(), "merge", a, "-o", m); code != exitUsage {
+		t.Fatalf("one file: exit %d, want 2", code)
+	}
+	if code, _, errs := runCLI(context.Background(), "merge", a, "/nonexistent.json", "-o", m); code != exitUsage || !strings.Contains(errs, "nonexistent.json") {
+		t.Fatalf("missing file: exit %d %s", code, errs)
+	}
+}
