@@ -37,7 +37,7 @@ type load struct {
 	mixIdx     []int // mix entry → method index
 }
 
-func newLoad(_ context.Context, s *Scenario, st *stack, rec *results.Recorder, epoch time.Time) (*load, error) {
+func newLoad(s *Scenario, st *stack, rec *results.Recorder, epoch time.Time) (*load, error) {
 	ld := &load{s: s, st: st, rec: rec, epoch: epoch, warmup: s.Load.Warmup, end: s.Load.Warmup + s.Load.Duration}
 	total := 0.0
 	for _, e := range s.Mix {

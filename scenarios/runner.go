@@ -179,7 +179,7 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
 	}
 	recordFrom := epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(Methods, recordFrom)
-	ld, err := newLoad(cellCtx, s, st, rec, epoch)
+	ld, err := newLoad(s, st, rec, epoch)
 	if err != nil {
 		return fail(err)
 	}
@@ -237,7 +237,7 @@ loop:
 		}
 	}
 	if cl != nil {
-		fillServer(rc, cl.Stats(), st.peers, s.Load.Warmup, total)
+		fillServer(rc, cl.Stats(), st.peers)
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, total)
 	} else {
 		fillPeers(rc, st.peers)
@@ -275,7 +275,7 @@ func fillStack(rc *results.Cell, st *stack, ld *load) {
 
 // fillServer merges the fake server's counters and the client's per-backend
 // attempt counts into rc.Backends.
-func fillServer(rc *results.Cell, ss fakeserver.Stats, peers *peerCounter, _, _ time.Duration) {
+func fillServer(rc *results.Cell, ss fakeserver.Stats, peers *peerCounter) {
 	rc.Backends = rc.Backends[:0]
 	for _, b := range ss.Backends {
 		rc.Backends = append(rc.Backends, results.Backend{
