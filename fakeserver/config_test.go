@@ -174,3 +174,9 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestKindsFitCounters(t *testing.T) {
+	if len(Kinds) != numKinds {
+		t.Fatalf("len(Kinds) = %d, numKinds = %d: update numKinds", len(Kinds), numKinds)
+	}
+}

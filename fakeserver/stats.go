@@ -15,17 +15,17 @@ const numCodes = 17
 type counters struct {
 	calls, retries, msgsIn, msgsOut [numMethods]atomic.Int64
 	codes                           [numCodes]atomic.Int64
-	faults                          [len(allKinds)][numCodes]atomic.Int64
+	faults                          [numKinds][numCodes]atomic.Int64
 	inflight, maxInflight           atomic.Int64
 	conns, connsTotal               atomic.Int64
 }
 
-// allKinds fixes the index of each kind in counters.faults.
-var allKinds = [...]Kind{KindLatency, KindError, KindAbort, KindStall, KindPause, KindGoAway,
-	KindKill, KindDown, KindCapacity, KindKeepalive, KindHealth, KindORCA}
+// numKinds is len(Kinds): a Kind's index in Kinds is its row in
+// counters.faults.
+const numKinds = 12
 
 func kindIndex(k Kind) int {
-	for i, x := range allKinds {
+	for i, x := range Kinds {
 		if x == k {
 			return i
 		}
@@ -153,7 +153,7 @@ func (c *counters) snapshot(index int, addr string) BackendStats {
 	for i := range numCodes {
 		put(b.Codes, codeName(codes.Code(i)), c.codes[i].Load())
 	}
-	for ki, k := range allKinds {
+	for ki, k := range Kinds {
 		for ci := range numCodes {
 			key := string(k)
 			if ci != 0 {

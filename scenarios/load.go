@@ -26,6 +26,7 @@ type Spec struct {
 	// Thresholds are the scenario's gates, validated against its cells.
 	Thresholds gates.Thresholds
 	root       *yaml.Node // the document after overrides
+	cells      []*Cell    // the expansion, computed once by Parse
 }
 
 // LoadFile reads, overrides, decodes and validates a scenario file. sets
@@ -134,7 +135,8 @@ func (sp *Spec) checkMatrix() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	_, err := sp.Expand()
+	cells, err := sp.expand()
+	sp.cells = cells
 	return err
 }
 
@@ -166,7 +168,16 @@ type Cell struct {
 // matrix runs once per repeat (A B A B …), so drift over time spreads
 // evenly over the points. Repeat r (0-based) runs with seed + r, so repeats
 // are independent samples while the points of one repeat share their faults.
+// Parse has already expanded and validated every cell, so Expand does not
+// fail for a Spec made by Parse or LoadFile.
 func (sp *Spec) Expand() ([]*Cell, error) {
+	if sp.cells == nil {
+		return sp.expand()
+	}
+	return sp.cells, nil
+}
+
+func (sp *Spec) expand() ([]*Cell, error) {
 	dims := sp.Scenario.Matrix
 	var points [][]int
 	var rec func(prefix []int)
@@ -307,12 +318,8 @@ func (sp *Spec) loadThresholds() error {
 	if err := th.UnmarshalYAML(n); err != nil {
 		return &yamlx.Error{File: sp.File, Line: n.Line, Path: "thresholds", Msg: err.Error()}
 	}
-	cells, err := sp.Expand()
-	if err != nil {
-		return err
-	}
-	refs := make([]gates.CellRef, len(cells))
-	for i, c := range cells {
+	refs := make([]gates.CellRef, len(sp.cells))
+	for i, c := range sp.cells {
 		refs[i] = gates.CellRef{ID: c.ID, Params: c.Params}
 	}
 	if err := th.Positions("thresholds").Locate(sp.File, yamlx.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {

@@ -32,13 +32,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("run needs exactly one scenario file, got %d arguments", fs.NArg())
 	}
-	sp, err := scenarios.LoadFile(fs.Arg(0), *sets...)
+	sp, cells, err := loadScenario(fs.Arg(0), *sets)
 	if err != nil {
-		return usageError(err)
-	}
-	cells, err := sp.Expand()
-	if err != nil {
-		return usageError(err)
+		return err
 	}
 	var prog progress
 	switch {
@@ -78,6 +74,20 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	return gateErr
 }
 
+// loadScenario loads, validates and expands a scenario file; every error is
+// a usage error (exit 2), reported before any load is sent.
+func loadScenario(path string, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
+	sp, err := scenarios.LoadFile(path, sets...)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	cells, err := sp.Expand()
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	return sp, cells, nil
+}
+
 func runValidate(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "validate", "SCENARIO.yaml [--set path=value]...",
 		"Check a scenario without running it: fields, values, matrix and thresholds.\nPrints the cells it would run.")
@@ -88,13 +98,9 @@ func runValidate(_ context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("validate needs exactly one scenario file, got %d arguments", fs.NArg())
 	}
-	sp, err := scenarios.LoadFile(fs.Arg(0), *sets...)
+	sp, cells, err := loadScenario(fs.Arg(0), *sets)
 	if err != nil {
-		return usageError(err)
-	}
-	cells, err := sp.Expand()
-	if err != nil {
-		return usageError(err)
+		return err
 	}
 	s := sp.Scenario
 	per := s.Load.Warmup + s.Load.Duration
