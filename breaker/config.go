@@ -7,7 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
 // Defaults filled in by Config.WithDefaults.
@@ -76,38 +77,38 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports every invalid field as a yamlx field error relative to
+// Validate reports every invalid field as a *field.Error relative to
 // the config, e.g. "failure_ratio: must be between 0 and 1".
 func (c Config) Validate() error {
 	var errs []error
 	if c.FailureThreshold < 0 {
-		errs = append(errs, yamlx.Fieldf("failure_threshold", "must not be negative, got %d", c.FailureThreshold))
+		errs = append(errs, field.Errorf("failure_threshold", "must not be negative, got %d", c.FailureThreshold))
 	}
 	if math.IsNaN(c.FailureRatio) || c.FailureRatio < 0 || c.FailureRatio > 1 {
-		errs = append(errs, yamlx.Fieldf("failure_ratio", "must be between 0 and 1, got %v", c.FailureRatio))
+		errs = append(errs, field.Errorf("failure_ratio", "must be between 0 and 1, got %v", c.FailureRatio))
 	}
 	if c.Window < 0 {
-		errs = append(errs, yamlx.Fieldf("window", "must not be negative, got %s", c.Window))
+		errs = append(errs, field.Errorf("window", "must not be negative, got %s", c.Window))
 	}
 	if c.MinRequests < 0 {
-		errs = append(errs, yamlx.Fieldf("min_requests", "must not be negative, got %d", c.MinRequests))
+		errs = append(errs, field.Errorf("min_requests", "must not be negative, got %d", c.MinRequests))
 	}
 	if c.OpenFor < 0 {
-		errs = append(errs, yamlx.Fieldf("open_for", "must not be negative, got %s", c.OpenFor))
+		errs = append(errs, field.Errorf("open_for", "must not be negative, got %s", c.OpenFor))
 	}
 	if c.HalfOpenProbes < 0 {
-		errs = append(errs, yamlx.Fieldf("half_open_probes", "must not be negative, got %d", c.HalfOpenProbes))
+		errs = append(errs, field.Errorf("half_open_probes", "must not be negative, got %d", c.HalfOpenProbes))
 	}
 	seen := map[codes.Code]bool{}
 	for i, code := range c.Codes {
-		path := yamlx.Join("codes", "["+itoa(i)+"]")
+		path := field.Join("codes", "["+itoa(i)+"]")
 		switch {
 		case code > codes.Unauthenticated:
-			errs = append(errs, yamlx.Fieldf(path, "unknown status code %d", uint32(code)))
+			errs = append(errs, field.Errorf(path, "unknown status code %d", uint32(code)))
 		case clientCodes[code]:
-			errs = append(errs, yamlx.Fieldf(path, "%s describes the request, not the server's health, and cannot count as a failure", yamlx.CodeName(code)))
+			errs = append(errs, field.Errorf(path, "%s describes the request, not the server's health, and cannot count as a failure", statuscode.Name(code)))
 		case seen[code]:
-			errs = append(errs, yamlx.Fieldf(path, "%s is listed twice", yamlx.CodeName(code)))
+			errs = append(errs, field.Errorf(path, "%s is listed twice", statuscode.Name(code)))
 		}
 		seen[code] = true
 	}

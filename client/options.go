@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // registers the "gzip" compressor for CallOptions.Compression
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // CompressionGzip is the only compressor CallOptions.Compression accepts
@@ -51,40 +51,40 @@ type CallOptions struct {
 	MaxSendMsgSize int `yaml:"max_send_msg_size"`
 }
 
-// Validate reports every invalid field, as yamlx.FieldError values joined
+// Validate reports every invalid field, as field.Error values joined
 // with errors.Join, with paths relative to CallOptions (e.g. "timeout").
 func (o CallOptions) Validate() error {
 	var errs []error
 	if o.Timeout < 0 {
-		errs = append(errs, yamlx.Fieldf("timeout", "must not be negative, got %v", o.Timeout))
+		errs = append(errs, field.Errorf("timeout", "must not be negative, got %v", o.Timeout))
 	}
 	switch o.Compression {
 	case "", CompressionGzip:
 	default:
-		errs = append(errs, yamlx.Fieldf("compression", "unknown compressor %q (want \"gzip\" or empty)", o.Compression))
+		errs = append(errs, field.Errorf("compression", "unknown compressor %q (want \"gzip\" or empty)", o.Compression))
 	}
 	if o.MaxRecvMsgSize < 0 {
-		errs = append(errs, yamlx.Fieldf("max_recv_msg_size", "must not be negative, got %d", o.MaxRecvMsgSize))
+		errs = append(errs, field.Errorf("max_recv_msg_size", "must not be negative, got %d", o.MaxRecvMsgSize))
 	}
 	if o.MaxSendMsgSize < 0 {
-		errs = append(errs, yamlx.Fieldf("max_send_msg_size", "must not be negative, got %d", o.MaxSendMsgSize))
+		errs = append(errs, field.Errorf("max_send_msg_size", "must not be negative, got %d", o.MaxSendMsgSize))
 	}
 	seen := make(map[string]string, len(o.Metadata))
 	for _, k := range sortedKeys(o.Metadata) {
-		path := yamlx.Join("metadata", k)
+		path := field.Join("metadata", k)
 		if err := checkMetadataKey(k); err != "" {
-			errs = append(errs, yamlx.Fieldf(path, "%s", err))
+			errs = append(errs, field.Errorf(path, "%s", err))
 			continue
 		}
 		lk := strings.ToLower(k)
 		if prev, dup := seen[lk]; dup {
-			errs = append(errs, yamlx.Fieldf(path, "duplicates key %q once lower-cased", prev))
+			errs = append(errs, field.Errorf(path, "duplicates key %q once lower-cased", prev))
 			continue
 		}
 		seen[lk] = k
 		if !strings.HasSuffix(lk, "-bin") {
 			if err := checkMetadataValue(o.Metadata[k]); err != "" {
-				errs = append(errs, yamlx.Fieldf(path, "%s", err))
+				errs = append(errs, field.Errorf(path, "%s", err))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/grpcbench/grpcbench/client"
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
@@ -38,7 +39,7 @@ func TestCallOptionsValidate(t *testing.T) {
 				}
 				return
 			}
-			var fes []*yamlx.FieldError
+			var fes []*field.Error
 			collect(err, &fes)
 			if len(fes) != len(tt.want) {
 				t.Fatalf("Validate() = %v: %d field errors, want %d", err, len(fes), len(tt.want))
@@ -53,8 +54,8 @@ func TestCallOptionsValidate(t *testing.T) {
 }
 
 // collect gathers the FieldErrors of an errors.Join tree in order.
-func collect(err error, out *[]*yamlx.FieldError) {
-	if fe, ok := err.(*yamlx.FieldError); ok {
+func collect(err error, out *[]*field.Error) {
+	if fe, ok := err.(*field.Error); ok {
 		*out = append(*out, fe)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"gopkg.in/yaml.v3"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
@@ -205,17 +206,17 @@ func (w Window) validate(path string, needFor bool) error {
 		d    time.Duration
 	}{{"at", w.At}, {"for", w.For}, {"every", w.Every}} {
 		if x.d < 0 {
-			errs = append(errs, yamlx.Fieldf(yamlx.Join(path, x.name), "must not be negative, got %s", x.d))
+			errs = append(errs, field.Errorf(field.Join(path, x.name), "must not be negative, got %s", x.d))
 		}
 	}
 	if needFor && w.For <= 0 {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(path, "for"), "is required and must be positive"))
+		errs = append(errs, field.Errorf(field.Join(path, "for"), "is required and must be positive"))
 	}
 	if w.Every > 0 {
 		if w.For <= 0 {
-			errs = append(errs, yamlx.Fieldf(yamlx.Join(path, "for"), "is required with every"))
+			errs = append(errs, field.Errorf(field.Join(path, "for"), "is required with every"))
 		} else if w.For >= w.Every {
-			errs = append(errs, yamlx.Fieldf(yamlx.Join(path, "for"), "(%s) must be shorter than every (%s)", w.For, w.Every))
+			errs = append(errs, field.Errorf(field.Join(path, "for"), "(%s) must be shorter than every (%s)", w.For, w.Every))
 		}
 	}
 	return errors.Join(errs...)
@@ -412,23 +413,23 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate checks the configuration. Every problem is reported, each as a
-// *yamlx.FieldError naming the field (e.g. "faults[1].error.rate").
+// *field.Error naming the field (e.g. "faults[1].error.rate").
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.Backends < 1 || c.Backends > 64 {
-		errs = append(errs, yamlx.Fieldf("backends", "must be between 1 and 64, got %d", c.Backends))
+		errs = append(errs, field.Errorf("backends", "must be between 1 and 64, got %d", c.Backends))
 	}
 	if len(c.Addrs) > 0 && len(c.Addrs) != c.Backends {
-		errs = append(errs, yamlx.Fieldf("addrs", "has %d addresses for %d backends", len(c.Addrs), c.Backends))
+		errs = append(errs, field.Errorf("addrs", "has %d addresses for %d backends", len(c.Addrs), c.Backends))
 	}
 	for i, a := range c.Addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, yamlx.Fieldf(fmt.Sprintf("addrs[%d]", i), "%q is not host:port", a))
+			errs = append(errs, field.Errorf(fmt.Sprintf("addrs[%d]", i), "%q is not host:port", a))
 		}
 	}
 	if c.StoreSize < 1 || c.StoreSize > 1<<24 {
-		errs = append(errs, yamlx.Fieldf("store_size", "must be between 1 and %d, got %d", 1<<24, c.StoreSize))
+		errs = append(errs, field.Errorf("store_size", "must be between 1 and %d, got %d", 1<<24, c.StoreSize))
 	}
 	for i := range c.Faults {
 		errs = append(errs, c.Faults[i].validate(fmt.Sprintf("faults[%d]", i), c.Backends))
@@ -438,8 +439,8 @@ func (c Config) Validate() error {
 
 func (f *Fault) validate(path string, backends int) error {
 	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(path, field), format, args...))
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, field.Errorf(field.Join(path, name), format, args...))
 	}
 	switch ks := f.kinds(); len(ks) {
 	case 0:
@@ -477,28 +478,28 @@ func (f *Fault) validate(path string, backends int) error {
 			fail("method", "%s acts on the whole backend, not per method", k)
 		}
 	}
-	kp := yamlx.Join(path, string(k))
+	kp := field.Join(path, string(k))
 	switch k {
 	case KindLatency:
 		errs = append(errs, f.Latency.validate(kp))
 	case KindError:
 		e := f.Error
 		if e.Code == codes.OK {
-			errs = append(errs, yamlx.Fieldf(kp+".code", "is required and must not be OK"))
+			errs = append(errs, field.Errorf(kp+".code", "is required and must not be OK"))
 		}
 		errs = append(errs, validateRate(kp, e.Rate, e.EveryNth))
 	case KindAbort:
 		a := f.Abort
 		if a.After < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".after", "must not be negative, got %d", a.After))
+			errs = append(errs, field.Errorf(kp+".after", "must not be negative, got %d", a.After))
 		}
 		if a.Code == codes.OK {
-			errs = append(errs, yamlx.Fieldf(kp+".code", "is required and must not be OK"))
+			errs = append(errs, field.Errorf(kp+".code", "is required and must not be OK"))
 		}
 		errs = append(errs, validateRate(kp, a.Rate, 0))
 		for i, m := range f.Method {
 			if mm, ok := ParseMethod(m); ok && !mm.IsStream() {
-				errs = append(errs, yamlx.Fieldf(fmt.Sprintf("%s.method[%d]", path, i), "abort applies to streams; %s is unary", mm))
+				errs = append(errs, field.Errorf(fmt.Sprintf("%s.method[%d]", path, i), "abort applies to streams; %s is unary", mm))
 			}
 		}
 	case KindStall:
@@ -512,43 +513,43 @@ func (f *Fault) validate(path string, backends int) error {
 		switch strings.ToUpper(h.Status) {
 		case "", "NOT_SERVING", "SERVING", "SERVICE_UNKNOWN":
 		default:
-			errs = append(errs, yamlx.Fieldf(kp+".status", "must be NOT_SERVING, SERVING or SERVICE_UNKNOWN, got %q", h.Status))
+			errs = append(errs, field.Errorf(kp+".status", "must be NOT_SERVING, SERVING or SERVICE_UNKNOWN, got %q", h.Status))
 		}
 		errs = append(errs, h.Window.validate(kp, false))
 	case KindKill:
 		if f.Kill.At < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".at", "must not be negative"))
+			errs = append(errs, field.Errorf(kp+".at", "must not be negative"))
 		}
 		if f.Kill.Every < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".every", "must not be negative"))
+			errs = append(errs, field.Errorf(kp+".every", "must not be negative"))
 		}
 	case KindGoAway:
 		if f.GoAway.MaxConnectionAge <= 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".max_connection_age", "is required and must be positive"))
+			errs = append(errs, field.Errorf(kp+".max_connection_age", "is required and must be positive"))
 		}
 		if f.GoAway.Grace < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".grace", "must not be negative"))
+			errs = append(errs, field.Errorf(kp+".grace", "must not be negative"))
 		}
 	case KindCapacity:
 		if f.Capacity.MaxInflight < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".max_inflight", "must not be negative"))
+			errs = append(errs, field.Errorf(kp+".max_inflight", "must not be negative"))
 		}
 		if f.Capacity.MaxInflight == 0 && f.Capacity.MaxConcurrentStreams == 0 {
-			errs = append(errs, yamlx.Fieldf(kp, "sets neither max_inflight nor max_concurrent_streams"))
+			errs = append(errs, field.Errorf(kp, "sets neither max_inflight nor max_concurrent_streams"))
 		}
 	case KindKeepalive:
 		if f.Keepalive.MinTime < 0 {
-			errs = append(errs, yamlx.Fieldf(kp+".min_time", "must not be negative"))
+			errs = append(errs, field.Errorf(kp+".min_time", "must not be negative"))
 		}
 	case KindORCA:
 		o := f.ORCA
 		switch {
 		case o.Utilization != nil && (*o.Utilization < 0 || *o.Utilization > 1 || math.IsNaN(*o.Utilization)):
-			errs = append(errs, yamlx.Fieldf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
+			errs = append(errs, field.Errorf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
 		case o.Utilization != nil && o.Capacity != 0:
-			errs = append(errs, yamlx.Fieldf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
+			errs = append(errs, field.Errorf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
 		case o.Utilization == nil && o.Capacity <= 0:
-			errs = append(errs, yamlx.Fieldf(kp, "needs utilization (0..1) or a positive capacity"))
+			errs = append(errs, field.Errorf(kp, "needs utilization (0..1) or a positive capacity"))
 		}
 	}
 	return errors.Join(errs...)
@@ -557,20 +558,20 @@ func (f *Fault) validate(path string, backends int) error {
 func validateRate(path string, rate *float64, everyNth int) error {
 	switch {
 	case rate != nil && everyNth != 0:
-		return yamlx.Fieldf(path, "give rate or every_nth, not both")
+		return field.Errorf(path, "give rate or every_nth, not both")
 	case rate != nil && (*rate < 0 || *rate > 1 || math.IsNaN(*rate)):
-		return yamlx.Fieldf(path+".rate", "must be between 0 and 1, got %g", *rate)
+		return field.Errorf(path+".rate", "must be between 0 and 1, got %g", *rate)
 	case everyNth < 0:
-		return yamlx.Fieldf(path+".every_nth", "must be positive, got %d", everyNth)
+		return field.Errorf(path+".every_nth", "must be positive, got %d", everyNth)
 	}
 	return nil
 }
 
 func (l *Latency) validate(path string) error {
 	var errs []error
-	need := func(field string, d time.Duration) {
+	need := func(name string, d time.Duration) {
 		if d <= 0 {
-			errs = append(errs, yamlx.Fieldf(path+"."+field, "is required for dist %s and must be positive", l.Dist))
+			errs = append(errs, field.Errorf(path+"."+name, "is required for dist %s and must be positive", l.Dist))
 		}
 	}
 	forbid := func(fields ...string) {
@@ -580,7 +581,7 @@ func (l *Latency) validate(path string) error {
 		}
 		for _, f := range fields {
 			if set[f] {
-				errs = append(errs, yamlx.Fieldf(path+"."+f, "is not used by dist %s", l.Dist))
+				errs = append(errs, field.Errorf(path+"."+f, "is not used by dist %s", l.Dist))
 			}
 		}
 	}
@@ -589,7 +590,7 @@ func (l *Latency) validate(path string) error {
 		v time.Duration
 	}{{"value", l.Value}, {"min", l.Min}, {"max", l.Max}, {"mean", l.Mean}, {"stddev", l.Stddev}, {"median", l.Median}, {"p99", l.P99}} {
 		if d.v < 0 {
-			errs = append(errs, yamlx.Fieldf(path+"."+d.n, "must not be negative, got %s", d.v))
+			errs = append(errs, field.Errorf(path+"."+d.n, "must not be negative, got %s", d.v))
 		}
 	}
 	switch l.Dist {
@@ -600,7 +601,7 @@ func (l *Latency) validate(path string) error {
 		forbid("min", "max", "mean", "stddev", "median", "p99", "alpha")
 	case DistUniform:
 		if l.Max <= l.Min {
-			errs = append(errs, yamlx.Fieldf(path+".max", "must be greater than min (%s), got %s", l.Min, l.Max))
+			errs = append(errs, field.Errorf(path+".max", "must be greater than min (%s), got %s", l.Min, l.Max))
 		}
 		forbid("value", "mean", "stddev", "median", "p99", "alpha")
 	case DistNormal:
@@ -611,7 +612,7 @@ func (l *Latency) validate(path string) error {
 		need("median", l.Median)
 		need("p99", l.P99)
 		if l.P99 > 0 && l.P99 <= l.Median {
-			errs = append(errs, yamlx.Fieldf(path+".p99", "must be greater than median (%s), got %s", l.Median, l.P99))
+			errs = append(errs, field.Errorf(path+".p99", "must be greater than median (%s), got %s", l.Median, l.P99))
 		}
 		forbid("value", "min", "max", "mean", "stddev", "alpha")
 	case DistExponential:
@@ -620,18 +621,18 @@ func (l *Latency) validate(path string) error {
 	case DistPareto:
 		need("min", l.Min)
 		if l.Alpha <= 0 || math.IsNaN(l.Alpha) {
-			errs = append(errs, yamlx.Fieldf(path+".alpha", "is required for dist pareto and must be positive"))
+			errs = append(errs, field.Errorf(path+".alpha", "is required for dist pareto and must be positive"))
 		}
 		forbid("value", "max", "mean", "stddev", "median", "p99")
 	case "":
-		errs = append(errs, yamlx.Fieldf(path+".dist", "is required (fixed, uniform, normal, lognormal, exponential or pareto)"))
+		errs = append(errs, field.Errorf(path+".dist", "is required (fixed, uniform, normal, lognormal, exponential or pareto)"))
 	default:
-		errs = append(errs, yamlx.Fieldf(path+".dist", "unknown distribution %q (fixed, uniform, normal, lognormal, exponential or pareto)", l.Dist))
+		errs = append(errs, field.Errorf(path+".dist", "unknown distribution %q (fixed, uniform, normal, lognormal, exponential or pareto)", l.Dist))
 	}
 	switch l.Per {
 	case "", "call", "message", "both":
 	default:
-		errs = append(errs, yamlx.Fieldf(path+".per", "must be call, message or both, got %q", l.Per))
+		errs = append(errs, field.Errorf(path+".per", "must be call, message or both, got %q", l.Per))
 	}
 	errs = append(errs, validateRate(path, l.Rate, 0))
 	return errors.Join(errs...)

@@ -5,7 +5,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
 const numCodes = 17
@@ -165,4 +165,4 @@ func (c *counters) snapshot(index int, addr string) BackendStats {
 	return b
 }
 
-func codeName(c codes.Code) string { return yamlx.CodeName(c) }
+func codeName(c codes.Code) string { return statuscode.Name(c) }

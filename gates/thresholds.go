@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
@@ -102,7 +103,7 @@ func decodeRule(n *yaml.Node, path string) (Rule, error) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		p := yamlx.Join(path, k.Value)
+		p := field.Join(path, k.Value)
 		if seen[k.Value] {
 			errs = append(errs, shapeErr(k, p, "given twice"))
 			continue
@@ -166,14 +167,14 @@ func (t Thresholds) Positions(prefix string) yamlx.Positions {
 			pos[rp] = r.line
 		}
 		if r.cellsLine > 0 {
-			pos[yamlx.Join(rp, "cells")] = r.cellsLine
+			pos[field.Join(rp, "cells")] = r.cellsLine
 		}
 		if r.methodLine > 0 {
-			pos[yamlx.Join(rp, "method")] = r.methodLine
+			pos[field.Join(rp, "method")] = r.methodLine
 		}
 		for _, c := range r.Checks {
 			if c.line > 0 {
-				pos[yamlx.Join(rp, c.Metric)] = c.line
+				pos[field.Join(rp, c.Metric)] = c.line
 			}
 		}
 	}
@@ -184,7 +185,7 @@ func (t Thresholds) rulePath(prefix string, i int) string {
 	if t.mapForm {
 		return prefix
 	}
-	return yamlx.Join(prefix, "["+strconv.Itoa(i)+"]")
+	return field.Join(prefix, "["+strconv.Itoa(i)+"]")
 }
 
 // Empty reports whether there is nothing to check.
@@ -220,7 +221,7 @@ func knownMethod(name string) bool {
 
 // Validate checks every rule against the run to come: dims are the
 // scenario's matrix paths and cells the cells it will run. It reports, as
-// errors.Join of *yamlx.FieldError with paths relative to the thresholds
+// errors.Join of *field.Error with paths relative to the thresholds
 // value ("p99", "[2].cells"), every unknown metric, malformed expression,
 // unknown method, metric that cannot be asked of one method, and selector
 // that matches no cell:
@@ -232,42 +233,42 @@ func (t Thresholds) Validate(dims []string, cells []CellRef) error {
 	for i, r := range t.Rules {
 		rp := t.rulePath("", i)
 		if len(r.Checks) == 0 {
-			errs = append(errs, yamlx.Fieldf(rp, "rule checks no metric"))
+			errs = append(errs, field.Errorf(rp, "rule checks no metric"))
 		}
 		for j, sel := range r.Cells {
-			sp := yamlx.Join(rp, "cells")
+			sp := field.Join(rp, "cells")
 			if len(r.Cells) > 1 {
-				sp = yamlx.Join(sp, "["+strconv.Itoa(j)+"]")
+				sp = field.Join(sp, "["+strconv.Itoa(j)+"]")
 			}
 			s, err := ParseSelector(sel, dims)
 			if err != nil {
-				errs = append(errs, yamlx.Fieldf(sp, "%v", err))
+				errs = append(errs, field.Errorf(sp, "%v", err))
 				continue
 			}
 			if !matchesAny(s, cells) {
-				errs = append(errs, yamlx.Fieldf(sp, "selector %q matches no cell", sel))
+				errs = append(errs, field.Errorf(sp, "selector %q matches no cell", sel))
 			}
 		}
 		if r.Method != "" && !knownMethod(r.Method) {
-			errs = append(errs, yamlx.Fieldf(yamlx.Join(rp, "method"), "unknown method %q (want one of %v)", r.Method, Methods()))
+			errs = append(errs, field.Errorf(field.Join(rp, "method"), "unknown method %q (want one of %v)", r.Method, Methods()))
 		}
 		seen := map[string]bool{}
 		for _, c := range r.Checks {
-			cp := yamlx.Join(rp, c.Metric)
+			cp := field.Join(rp, c.Metric)
 			m, err := ParseMetric(c.Metric)
 			if err != nil {
-				errs = append(errs, yamlx.Fieldf(cp, "%v", err))
+				errs = append(errs, field.Errorf(cp, "%v", err))
 				continue
 			}
 			if seen[m.Name] {
-				errs = append(errs, yamlx.Fieldf(cp, "metric %s checked twice in one rule", m.Name))
+				errs = append(errs, field.Errorf(cp, "metric %s checked twice in one rule", m.Name))
 			}
 			seen[m.Name] = true
 			if m.PerCell && r.Method != "" {
-				errs = append(errs, yamlx.Fieldf(cp, "%s describes the whole cell: put it in a rule without method", m.Name))
+				errs = append(errs, field.Errorf(cp, "%s describes the whole cell: put it in a rule without method", m.Name))
 			}
 			if _, err := ParseExpr(m, c.Expr); err != nil {
-				errs = append(errs, yamlx.Fieldf(cp, "%v", err))
+				errs = append(errs, field.Errorf(cp, "%v", err))
 			}
 		}
 	}

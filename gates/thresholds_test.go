@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/results"
@@ -52,7 +53,7 @@ func load(t *testing.T, src string) (scenario, error) {
 	for k, v := range sc.Thresholds.Positions("thresholds") {
 		pos[k] = v
 	}
-	return sc, pos.Locate("s.yaml", yamlx.Prefix("thresholds", sc.Thresholds.Validate(testDims, testCells)))
+	return sc, pos.Locate("s.yaml", field.Prefix("thresholds", sc.Thresholds.Validate(testDims, testCells)))
 }
 
 func TestThresholdsGrammar(t *testing.T) {

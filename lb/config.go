@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // Policy names a load-balancing policy as written in a scenario file.
@@ -215,12 +215,12 @@ func (c Config) EffectivePolicy() Policy {
 	return c.Policy
 }
 
-// Validate reports every problem in c as yamlx field errors with paths
+// Validate reports every problem in c as *field.Error values with paths
 // relative to c (e.g. "choice_count: must be between 2 and 10"), joined.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(path, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(path, format, args...))
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	p := c.EffectivePolicy()
 	switch p {
@@ -271,7 +271,7 @@ func (c Config) Validate() error {
 func (c Config) validateRingHash() []error {
 	var errs []error
 	add := func(path, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(path, format, args...))
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	h := strings.ToLower(c.HashHeader)
 	switch {
@@ -315,7 +315,7 @@ func (c Config) validateRingHash() []error {
 func (c Config) validateWRR() []error {
 	var errs []error
 	add := func(path, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(path, format, args...))
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	if d := c.BlackoutPeriod; d != nil && *d < 0 {
 		add("blackout_period", "must not be negative, got %v", *d)
@@ -343,14 +343,14 @@ func (c Config) validateWRR() []error {
 func (k Keepalive) validate(prefix string) []error {
 	var errs []error
 	if k.Time != 0 && k.Time < MinKeepaliveTime {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "time"),
+		errs = append(errs, field.Errorf(field.Join(prefix, "time"),
 			"must be 0 (no pings) or at least %v (grpc-go raises smaller values), got %v", MinKeepaliveTime, k.Time))
 	}
 	if k.Timeout < 0 {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "timeout"), "must not be negative, got %v", k.Timeout))
+		errs = append(errs, field.Errorf(field.Join(prefix, "timeout"), "must not be negative, got %v", k.Timeout))
 	}
 	if k.Time == 0 && (k.Timeout != 0 || k.PermitWithoutStream) {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, "time"), "must be set when timeout or permit_without_stream is"))
+		errs = append(errs, field.Errorf(field.Join(prefix, "time"), "must be set when timeout or permit_without_stream is"))
 	}
 	return errs
 }
@@ -358,7 +358,7 @@ func (k Keepalive) validate(prefix string) []error {
 func (b ConnectBackoff) validate(prefix string) []error {
 	var errs []error
 	add := func(name, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(yamlx.Join(prefix, name), format, args...))
+		errs = append(errs, field.Errorf(field.Join(prefix, name), format, args...))
 	}
 	for _, d := range []struct {
 		name string

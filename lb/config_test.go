@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/lb"
-	"google.golang.org/grpc"
 )
 
 func dur(d time.Duration) *time.Duration { return &d }
@@ -96,9 +98,9 @@ func TestValidate(t *testing.T) {
 			}
 			var got []string
 			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var fe *yamlx.FieldError
+				var fe *field.Error
 				if !errors.As(e, &fe) {
-					t.Errorf("error %v is not a *yamlx.FieldError", e)
+					t.Errorf("error %v is not a *field.Error", e)
 				}
 				got = append(got, e.Error())
 			}

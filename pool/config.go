@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // Pick names a strategy for choosing a connection per call.
@@ -72,24 +72,24 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports every invalid field, as yamlx.FieldError values joined
+// Validate reports every invalid field, as field.Error values joined
 // with errors.Join, with paths relative to Config (e.g. "size"). Zero values
 // are valid: they mean the defaults.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Size < 0 || c.Size > MaxSize {
-		errs = append(errs, yamlx.Fieldf("size", "must be between 1 and %d, got %d", MaxSize, c.Size))
+		errs = append(errs, field.Errorf("size", "must be between 1 and %d, got %d", MaxSize, c.Size))
 	}
 	switch c.Pick {
 	case "", PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady:
 	default:
-		errs = append(errs, yamlx.Fieldf("pick", "unknown strategy %q (want round_robin, random, least_inflight or first_ready)", string(c.Pick)))
+		errs = append(errs, field.Errorf("pick", "unknown strategy %q (want round_robin, random, least_inflight or first_ready)", string(c.Pick)))
 	}
 	if c.WarmupTimeout < 0 {
-		errs = append(errs, yamlx.Fieldf("warmup_timeout", "must not be negative, got %v", c.WarmupTimeout))
+		errs = append(errs, field.Errorf("warmup_timeout", "must not be negative, got %v", c.WarmupTimeout))
 	}
 	if c.MaxAge < 0 {
-		errs = append(errs, yamlx.Fieldf("max_age", "must not be negative, got %v", c.MaxAge))
+		errs = append(errs, field.Errorf("max_age", "must not be negative, got %v", c.MaxAge))
 	}
 	return errors.Join(errs...)
 }

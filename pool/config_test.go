@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/pool"
 )
@@ -45,7 +46,7 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v: %d errors, want %d", err, len(errs), len(tt.want))
 			}
 			for i, w := range tt.want {
-				var fe *yamlx.FieldError
+				var fe *field.Error
 				if !errors.As(errs[i], &fe) || !strings.Contains(fe.Error(), w) {
 					t.Errorf("error %d = %v, want a FieldError containing %q", i, errs[i], w)
 				}

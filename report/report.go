@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -78,16 +78,16 @@ type Verdict struct {
 func (o Options) Validate() error {
 	var errs []error
 	if o.Width != 0 && (o.Width < minWidth || o.Width > maxWidth) {
-		errs = append(errs, yamlx.Fieldf("width", "must be between %d and %d pixels (or 0 for %d), got %d", minWidth, maxWidth, DefaultWidth, o.Width))
+		errs = append(errs, field.Errorf("width", "must be between %d and %d pixels (or 0 for %d), got %d", minWidth, maxWidth, DefaultWidth, o.Width))
 	}
 	if o.MaxLines < 0 || o.MaxLines > maxCount {
-		errs = append(errs, yamlx.Fieldf("max_lines", "must be between 1 and %d (or 0 for %d), got %d", maxCount, DefaultMaxLines, o.MaxLines))
+		errs = append(errs, field.Errorf("max_lines", "must be between 1 and %d (or 0 for %d), got %d", maxCount, DefaultMaxLines, o.MaxLines))
 	}
 	if o.MaxPanels < 0 || o.MaxPanels > maxCount {
-		errs = append(errs, yamlx.Fieldf("max_panels", "must be between 1 and %d (or 0 for %d), got %d", maxCount, DefaultMaxPanels, o.MaxPanels))
+		errs = append(errs, field.Errorf("max_panels", "must be between 1 and %d (or 0 for %d), got %d", maxCount, DefaultMaxPanels, o.MaxPanels))
 	}
 	if o.MaxPoints != 0 && o.MaxPoints < minPoints {
-		errs = append(errs, yamlx.Fieldf("max_points", "must be at least %d (or 0 for %d), got %d", minPoints, DefaultMaxPoints, o.MaxPoints))
+		errs = append(errs, field.Errorf("max_points", "must be at least %d (or 0 for %d), got %d", minPoints, DefaultMaxPoints, o.MaxPoints))
 	}
 	return errors.Join(errs...)
 }

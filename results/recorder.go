@@ -9,7 +9,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
 // MaxSeriesSeconds bounds the time series: calls recorded at or after this
@@ -485,7 +485,7 @@ func addCode(ms *MethodStats, code codes.Code, n int64) {
 	if ms.Codes == nil {
 		ms.Codes = make(map[string]int64)
 	}
-	ms.Codes[yamlx.CodeName(code)] += n
+	ms.Codes[statuscode.Name(code)] += n
 }
 
 // mergeMethodStats adds src's counters and histograms to dst.

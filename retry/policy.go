@@ -8,7 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
 // Kind names a backoff shape.
@@ -135,7 +136,7 @@ func (p Policy) numericDefaults() Policy {
 }
 
 // Validate reports every invalid field of p (defaults applied first), as
-// yamlx field errors with paths relative to the policy, e.g.
+// *field.Error values with paths relative to the policy, e.g.
 // "max_attempts: must be at least 1".
 func (p Policy) Validate() error {
 	d := p.WithDefaults()
@@ -143,50 +144,50 @@ func (p Policy) Validate() error {
 	switch d.Kind {
 	case Exponential, Linear, Fixed, Immediate:
 	default:
-		errs = append(errs, yamlx.Fieldf("policy", "unknown policy %q (one of exponential, linear, fixed, immediate)", p.Kind))
+		errs = append(errs, field.Errorf("policy", "unknown policy %q (one of exponential, linear, fixed, immediate)", p.Kind))
 	}
 	switch d.Mode {
 	case ModeWrapper, ModeNative:
 	default:
-		errs = append(errs, yamlx.Fieldf("mode", "unknown mode %q (one of wrapper, native)", p.Mode))
+		errs = append(errs, field.Errorf("mode", "unknown mode %q (one of wrapper, native)", p.Mode))
 	}
 	if d.MaxAttempts < 1 {
-		errs = append(errs, yamlx.Fieldf("max_attempts", "must be at least 1, got %d", p.MaxAttempts))
+		errs = append(errs, field.Errorf("max_attempts", "must be at least 1, got %d", p.MaxAttempts))
 	} else if d.MaxAttempts > MaxAttemptsLimit {
-		errs = append(errs, yamlx.Fieldf("max_attempts", "must be at most %d, got %d", MaxAttemptsLimit, p.MaxAttempts))
+		errs = append(errs, field.Errorf("max_attempts", "must be at most %d, got %d", MaxAttemptsLimit, p.MaxAttempts))
 	}
 	if d.BaseDelay < 0 {
-		errs = append(errs, yamlx.Fieldf("base_delay", "must not be negative, got %s", p.BaseDelay))
+		errs = append(errs, field.Errorf("base_delay", "must not be negative, got %s", p.BaseDelay))
 	}
 	if d.MaxDelay < 0 {
-		errs = append(errs, yamlx.Fieldf("max_delay", "must not be negative, got %s", p.MaxDelay))
+		errs = append(errs, field.Errorf("max_delay", "must not be negative, got %s", p.MaxDelay))
 	} else if d.BaseDelay > d.MaxDelay {
-		errs = append(errs, yamlx.Fieldf("max_delay", "must be at least base_delay (%s), got %s", d.BaseDelay, d.MaxDelay))
+		errs = append(errs, field.Errorf("max_delay", "must be at least base_delay (%s), got %s", d.BaseDelay, d.MaxDelay))
 	}
 	if math.IsNaN(d.Multiplier) || math.IsInf(d.Multiplier, 0) || d.Multiplier < 1 {
-		errs = append(errs, yamlx.Fieldf("multiplier", "must be a number of at least 1, got %v", p.Multiplier))
+		errs = append(errs, field.Errorf("multiplier", "must be a number of at least 1, got %v", p.Multiplier))
 	}
 	if math.IsNaN(d.Jitter) || d.Jitter < 0 || d.Jitter > 1 {
-		errs = append(errs, yamlx.Fieldf("jitter", "must be between 0 and 1, got %v", p.Jitter))
+		errs = append(errs, field.Errorf("jitter", "must be between 0 and 1, got %v", p.Jitter))
 	}
 	seen := map[codes.Code]bool{}
 	for i, c := range d.Codes {
-		path := yamlx.Join("codes", "["+itoa(i)+"]")
+		path := field.Join("codes", "["+itoa(i)+"]")
 		switch {
 		case c == codes.OK:
-			errs = append(errs, yamlx.Fieldf(path, "OK is not an error and cannot be retried"))
+			errs = append(errs, field.Errorf(path, "OK is not an error and cannot be retried"))
 		case c > codes.Unauthenticated:
-			errs = append(errs, yamlx.Fieldf(path, "unknown status code %d", uint32(c)))
+			errs = append(errs, field.Errorf(path, "unknown status code %d", uint32(c)))
 		case seen[c]:
-			errs = append(errs, yamlx.Fieldf(path, "%s is listed twice", yamlx.CodeName(c)))
+			errs = append(errs, field.Errorf(path, "%s is listed twice", statuscode.Name(c)))
 		}
 		seen[c] = true
 	}
 	if d.PerAttemptTimeout < 0 {
-		errs = append(errs, yamlx.Fieldf("per_attempt_timeout", "must not be negative, got %s", p.PerAttemptTimeout))
+		errs = append(errs, field.Errorf("per_attempt_timeout", "must not be negative, got %s", p.PerAttemptTimeout))
 	}
 	if d.MaxBuffer < 0 {
-		errs = append(errs, yamlx.Fieldf("max_buffer", "must not be negative, got %d", p.MaxBuffer))
+		errs = append(errs, field.Errorf("max_buffer", "must not be negative, got %d", p.MaxBuffer))
 	}
 	if d.Mode == ModeNative {
 		errs = append(errs, d.validateNative()...)
@@ -200,19 +201,19 @@ func (d Policy) validateNative() []error {
 	switch d.Kind {
 	case Exponential, Fixed:
 	default:
-		errs = append(errs, yamlx.Fieldf("policy", "native mode supports exponential and fixed backoff only, got %s", d.Kind))
+		errs = append(errs, field.Errorf("policy", "native mode supports exponential and fixed backoff only, got %s", d.Kind))
 	}
 	if d.MaxAttempts > NativeMaxAttempts {
-		errs = append(errs, yamlx.Fieldf("max_attempts", "native mode allows at most %d (gRPC caps retryPolicy.maxAttempts), got %d", NativeMaxAttempts, d.MaxAttempts))
+		errs = append(errs, field.Errorf("max_attempts", "native mode allows at most %d (gRPC caps retryPolicy.maxAttempts), got %d", NativeMaxAttempts, d.MaxAttempts))
 	}
 	if d.Jitter != 0 && d.Jitter != NativeJitter {
-		errs = append(errs, yamlx.Fieldf("jitter", "native mode always applies gRPC's ±20%% jitter: leave unset or set 0.2, got %v", d.Jitter))
+		errs = append(errs, field.Errorf("jitter", "native mode always applies gRPC's ±20%% jitter: leave unset or set 0.2, got %v", d.Jitter))
 	}
 	if d.BaseDelay <= 0 {
-		errs = append(errs, yamlx.Fieldf("base_delay", "native mode needs a positive base_delay (gRPC initialBackoff)"))
+		errs = append(errs, field.Errorf("base_delay", "native mode needs a positive base_delay (gRPC initialBackoff)"))
 	}
 	if d.PerAttemptTimeout != 0 {
-		errs = append(errs, yamlx.Fieldf("per_attempt_timeout", "not supported in native mode (grpc-go has no per-attempt timeout)"))
+		errs = append(errs, field.Errorf("per_attempt_timeout", "not supported in native mode (grpc-go has no per-attempt timeout)"))
 	}
 	return errs
 }
@@ -275,7 +276,7 @@ func (s codeSet) has(c codes.Code) bool { return c < 32 && s&(1<<c) != 0 }
 func codeNames(cs []codes.Code) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
-		out[i] = yamlx.CodeName(c)
+		out[i] = statuscode.Name(c)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -118,9 +119,9 @@ func TestValidate(t *testing.T) {
 					t.Errorf("Validate() = %v, missing %q", err, w)
 				}
 			}
-			var fe *yamlx.FieldError
+			var fe *field.Error
 			if !errors.As(err, &fe) {
-				t.Errorf("Validate() error holds no *yamlx.FieldError: %v", err)
+				t.Errorf("Validate() error holds no *field.Error: %v", err)
 			}
 		})
 	}

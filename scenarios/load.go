@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/results"
@@ -322,7 +323,7 @@ func (sp *Spec) loadThresholds() error {
 	for i, c := range sp.cells {
 		refs[i] = gates.CellRef{ID: c.ID, Params: c.Params}
 	}
-	if err := th.Positions("thresholds").Locate(sp.File, yamlx.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {
+	if err := th.Positions("thresholds").Locate(sp.File, field.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {
 		return err
 	}
 	sp.Thresholds = th

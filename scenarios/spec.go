@@ -13,7 +13,7 @@ import (
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/retry"
@@ -328,11 +328,11 @@ func (s *Scenario) TargetRate() float64 {
 }
 
 // Validate checks a scenario with defaults filled. Errors are
-// yamlx.FieldErrors with paths from the root ("load.rate").
+// field.Errors with paths from the root ("load.rate").
 func (s *Scenario) Validate() error {
 	var errs []error
 	fail := func(path, format string, args ...any) {
-		errs = append(errs, yamlx.Fieldf(path, format, args...))
+		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	if s.Server.Target != "" {
 		host, _, err := net.SplitHostPort(s.Server.Target)
@@ -351,7 +351,7 @@ func (s *Scenario) Validate() error {
 				fail("server.addrs", "%q is not a loopback address", a)
 			}
 		}
-		errs = append(errs, yamlx.Prefix("server", s.Server.Config.Validate()))
+		errs = append(errs, field.Prefix("server", s.Server.Config.Validate()))
 	}
 	l := &s.Load
 	switch l.Model {
@@ -448,14 +448,14 @@ func (s *Scenario) Validate() error {
 		fail("client.timeout", "must not be negative")
 	}
 	errs = append(errs,
-		yamlx.Prefix("client", c.CallOptions.Validate()),
-		yamlx.Prefix("client.pool", c.Pool.Validate()),
-		yamlx.Prefix("client.lb", c.LB.Validate()))
+		field.Prefix("client", c.CallOptions.Validate()),
+		field.Prefix("client.pool", c.Pool.Validate()),
+		field.Prefix("client.lb", c.LB.Validate()))
 	if c.Retry != nil {
-		errs = append(errs, yamlx.Prefix("client.retry", c.Retry.Validate()))
+		errs = append(errs, field.Prefix("client.retry", c.Retry.Validate()))
 	}
 	if c.Breaker != nil {
-		errs = append(errs, yamlx.Prefix("client.breaker", c.Breaker.Validate()))
+		errs = append(errs, field.Prefix("client.breaker", c.Breaker.Validate()))
 	}
 	if s.Repeat < 1 || s.Repeat > MaxRepeat {
 		fail("repeat", "must be between 1 and %d, got %d", MaxRepeat, s.Repeat)

@@ -15,6 +15,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"gopkg.in/yaml.v3"
+
+	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
 // Unmarshaler is implemented by types that decode themselves from a node.
@@ -60,10 +63,10 @@ func (p Positions) Locate(file string, err error) error {
 		return nil
 	}
 	var out Errors
-	for _, e := range flatten(err) {
+	for _, e := range field.Flatten(err) {
 		var le *Error
 		var les Errors
-		var fe *FieldError
+		var fe *field.Error
 		switch {
 		case errors.As(e, &les):
 			for _, x := range les {
@@ -242,7 +245,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(n, path, "expected a status code name such as UNAVAILABLE, got %s", kindName(n))
 			return
 		}
-		c, err := ParseCode(n.Value)
+		c, err := statuscode.Parse(n.Value)
 		if err != nil {
 			d.fail(n, path, "%s", err.Error())
 			return
@@ -385,7 +388,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := Join(path, k.Value)
+		p := field.Join(path, k.Value)
 		if seen[k.Value] {
 			d.fail(k, p, "given twice")
 			continue
@@ -411,7 +414,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := Join(path, k.Value)
+		p := field.Join(path, k.Value)
 		idx, ok := fields.byName[k.Value]
 		if !ok {
 			d.fail(k, p, "unknown field%s", suggest(k.Value, fields.names))

@@ -9,7 +9,7 @@
 //
 // Decode walks a *yaml.Node tree with reflection, rejects unknown keys,
 // duplicate keys and wrong types, and records the line of every field path it
-// visits (Positions). Validation code elsewhere returns FieldError values that
+// visits (Positions). Validation code elsewhere returns field.Error values that
 // name a path; Positions.Locate turns them into located errors. Set edits a
 // node tree by dotted path, which is how `--set k=v` overrides and matrix
 // dimensions are applied before decoding, so they are checked like any other

@@ -3,8 +3,9 @@ package yamlx_test
 import (
 	"testing"
 
-	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"gopkg.in/yaml.v3"
+
+	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
 type yamlNode = yaml.Node

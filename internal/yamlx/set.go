@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // Segment is one step of a field path: a mapping key or a list index.
@@ -186,7 +188,7 @@ func joinSegments(segs []Segment) string {
 		if s.Key == "" {
 			p += fmt.Sprintf("[%d]", s.Index)
 		} else {
-			p = Join(p, s.Key)
+			p = field.Join(p, s.Key)
 		}
 	}
 	return p

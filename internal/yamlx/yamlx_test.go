@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
@@ -147,8 +148,8 @@ func TestLocateFieldErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verr := errors.Join(yamlx.Prefix("client.retry", yamlx.Fieldf("max_attempts", "must be at least 1")),
-		yamlx.Fieldf("client.pool.size", "must be at least 1"))
+	verr := errors.Join(field.Prefix("client.retry", field.Errorf("max_attempts", "must be at least 1")),
+		field.Errorf("client.pool.size", "must be at least 1"))
 	got := pos.Locate("s.yaml", verr).Error()
 	want := "s.yaml:1: client.pool.size: must be at least 1\ns.yaml:3: client.retry.max_attempts: must be at least 1"
 	if got != want {

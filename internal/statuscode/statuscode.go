@@ -1,4 +1,4 @@
-package yamlx
+package statuscode
 
 import (
 	"fmt"
@@ -30,18 +30,18 @@ var codeNames = [...]string{
 	codes.Unauthenticated:    "UNAUTHENTICATED",
 }
 
-// CodeName returns the canonical name of a status code, e.g. "UNAVAILABLE".
-func CodeName(c codes.Code) string {
+// Name returns the canonical name of a status code, e.g. "UNAVAILABLE".
+func Name(c codes.Code) string {
 	if int(c) < len(codeNames) {
 		return codeNames[c]
 	}
 	return "CODE_" + strconv.Itoa(int(c))
 }
 
-// ParseCode reads a status code name. It accepts the canonical upper-case
+// Parse reads a status code name. It accepts the canonical upper-case
 // names (UNAVAILABLE), grpc-go's CamelCase names (Unavailable), the American
 // spelling CANCELED, and numbers 0–16.
-func ParseCode(s string) (codes.Code, error) {
+func Parse(s string) (codes.Code, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	if n, err := strconv.Atoi(t); err == nil {
 		if n >= 0 && n < len(codeNames) {
