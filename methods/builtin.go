@@ -26,12 +26,7 @@ var (
 // scenario names no other.
 func Builtin() *Set {
 	builtinOnce.Do(func() {
-		files := new(protoregistry.Files)
-		if err := addWithDeps(files, userpb.File_user_proto); err != nil {
-			builtinErr = err
-			return
-		}
-		builtinSet, builtinErr = newSet("the built-in UserService", files, []string{BuiltinService})
+		builtinSet, builtinErr = FromFiles("the built-in UserService", userpb.File_user_proto)
 	})
 	if builtinErr != nil {
 		// The compiled-in descriptors are part of the binary: they cannot
@@ -59,4 +54,22 @@ func addWithDeps(files *protoregistry.Files, fd protoreflect.FileDescriptor) err
 		return err
 	}
 	return files.RegisterFile(own)
+}
+
+// FromFiles makes a Set of the services in the given file descriptors (and
+// everything they import), e.g. descriptors compiled into a program.
+func FromFiles(origin string, fds ...protoreflect.FileDescriptor) (*Set, error) {
+	files := new(protoregistry.Files)
+	for _, fd := range fds {
+		if err := addWithDeps(files, fd); err != nil {
+			return nil, err
+		}
+	}
+	var names []string
+	for _, fd := range fds {
+		for i := range fd.Services().Len() {
+			names = append(names, string(fd.Services().Get(i).FullName()))
+		}
+	}
+	return newSet(origin, files, names)
 }
