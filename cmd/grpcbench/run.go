@@ -32,7 +32,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("run needs exactly one scenario file, got %d arguments", fs.NArg())
 	}
-	sp, cells, err := loadScenario(fs.Arg(0), *sets)
+	sp, cells, err := loadScenario(ctx, fs.Arg(0), *sets)
 	if err != nil {
 		return err
 	}
@@ -76,8 +76,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 
 // loadScenario loads, validates and expands a scenario file; every error is
 // a usage error (exit 2), reported before any load is sent.
-func loadScenario(path string, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
-	sp, err := scenarios.LoadFile(path, sets...)
+func loadScenario(ctx context.Context, path string, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
+	sp, err := scenarios.LoadFile(ctx, path, sets...)
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
@@ -88,7 +88,7 @@ func loadScenario(path string, sets []string) (*scenarios.Spec, []*scenarios.Cel
 	return sp, cells, nil
 }
 
-func runValidate(_ context.Context, e *env, args []string) error {
+func runValidate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "validate", "SCENARIO.yaml [--set path=value]...",
 		"Check a scenario without running it: fields, values, matrix and thresholds.\nPrints the cells it would run.")
 	sets := fs.StringArray("set", nil, "override a scenario field (repeatable)")
@@ -98,7 +98,7 @@ func runValidate(_ context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("validate needs exactly one scenario file, got %d arguments", fs.NArg())
 	}
-	sp, cells, err := loadScenario(fs.Arg(0), *sets)
+	sp, cells, err := loadScenario(ctx, fs.Arg(0), *sets)
 	if err != nil {
 		return err
 	}
