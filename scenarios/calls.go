@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -23,6 +25,10 @@ import (
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/methods"
 )
+
+// ErrUnreachable is returned (wrapped) when the target cannot be reached:
+// the run cannot be carried out, though the scenario may be right.
+var ErrUnreachable = errors.New("the target cannot be reached")
 
 // reflectionTimeout bounds asking a server for its methods.
 const reflectionTimeout = 15 * time.Second
@@ -175,7 +181,7 @@ func compileKey(s *Scenario) (string, error) {
 func (r *resolver) compileEntry(s *Scenario, e MixEntry, p string) (*call, bool, error) {
 	set, err := r.source(s, e.Call)
 	if err != nil {
-		return nil, false, field.Errorf(p+".call", "%v", err)
+		return nil, false, field.Wrap(p+".call", err)
 	}
 	m, err := set.Lookup(e.Call)
 	if err != nil {
@@ -334,11 +340,17 @@ func (r *resolver) reflect(s *Scenario) (*methods.Set, error) {
 		return nil, err
 	}
 	defer cc.Close()
-	set, err := methods.FromReflection(ctx, cc, grpc.WaitForReady(true))
-	if err != nil {
-		return nil, fmt.Errorf("server reflection at %s: %w", target, err)
+	set, err := methods.FromReflection(ctx, cc)
+	switch {
+	case err == nil:
+		return set, nil
+	case errors.Is(err, methods.ErrNoReflection):
+		return nil, fmt.Errorf("%s: %w", target, err)
 	}
-	return set, nil
+	if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
+		return nil, fmt.Errorf("server reflection at %s: %w: %v", target, ErrUnreachable, status.Convert(err).Message())
+	}
+	return nil, fmt.Errorf("server reflection at %s: %w", target, err)
 }
 
 // builtinRequest is the built-in UserService's default request for m:

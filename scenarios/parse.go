@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -156,6 +157,25 @@ func (sp *Spec) checkMatrix() error {
 	cells, err := sp.expand()
 	sp.cells = cells
 	return err
+}
+
+// Document returns the scenario document with the overrides applied, as
+// YAML: what a one-line run would be as a file.
+func (sp *Spec) Document() ([]byte, error) {
+	doc := sp.root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Dimensions returns the matrix paths in order.

@@ -84,9 +84,9 @@ func (p Positions) Locate(file string, err error) error {
 			}
 			out = append(out, &c)
 		case errors.As(e, &fe):
-			out = append(out, &Error{File: file, Line: p.Line(fe.Path), Path: fe.Path, Msg: fe.Msg})
+			out = append(out, &Error{File: file, Line: p.Line(fe.Path), Path: fe.Path, Msg: fe.Msg, Err: fe.Err})
 		default:
-			out = append(out, &Error{File: file, Msg: e.Error()})
+			out = append(out, &Error{File: file, Msg: e.Error(), Err: e})
 		}
 	}
 	return out.sorted()
