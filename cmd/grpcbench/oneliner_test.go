@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,5 +104,33 @@ func TestOneLineErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// init --call writes a scenario for a method found by reflection, with a
+// skeleton of its request that validates as written and runs.
+func TestInitCallWritesSkeleton(t *testing.T) {
+	addr := testserver.Interop(t, testserver.InteropOptions{Reflection: true})
+	name := filepath.Join(t.TempDir(), "duplex")
+	code, stdout, stderr := runCLI(context.Background(), "init", name, "--call", "grpc.testing.TestService/FullDuplexCall", "--target", addr)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(name + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"call: grpc.testing.TestService/FullDuplexCall", "response_parameters:", "# int32", "messages: 10", "reflection: true", addr} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("scenario lacks %q:\n%s", want, data)
+		}
+	}
+	code, stdout, stderr = runCLI(context.Background(), "run", name+".yaml", "-o", filepath.Join(t.TempDir(), "r.json"),
+		"--set", "load.duration=500ms", "--set", "load.warmup=0s", "--set", "matrix={}")
+	if code != exitOK || !strings.Contains(stdout, "base#1") {
+		t.Fatalf("running the written scenario: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(context.Background(), "init", filepath.Join(t.TempDir(), "x"), "--call", "grpc.testing.TestService/Nope", "--target", addr); code != exitUsage || !strings.Contains(stderr, `unknown method "grpc.testing.TestService/Nope"`) {
+		t.Errorf("unknown method: exit %d %s", code, stderr)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -158,9 +159,15 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func runInit(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "init", "[NAME]", "Write a commented example scenario to NAME.yaml (default scenario.yaml).")
+func runInit(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "init", "[NAME] [--call pkg.Svc/Method --target host:port [--proto f.proto | --protoset f.protoset]]",
+		"Write a commented example scenario to NAME.yaml (default scenario.yaml). With --call, the scenario\ncalls that method (found by reflection, or in the files given) with a skeleton of its request as data.")
 	force := fs.Bool("force", false, "overwrite an existing file")
+	call := fs.String("call", "", "the method the scenario calls, package.Service/Method")
+	target := fs.String("target", "", "the server, host:port (default: the embedded fake server)")
+	protos := fs.StringArray("proto", nil, "a .proto file describing the method (repeatable)")
+	imports := fs.StringArray("import-path", nil, "a directory searched for .proto imports (repeatable)")
+	protosets := fs.StringArray("protoset", nil, "a protoset describing the method (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -187,7 +194,34 @@ func runInit(_ context.Context, e *env, args []string) error {
 		}
 		return failure(err)
 	}
-	if _, err := io.WriteString(f, scenarios.Example(base)); err != nil {
+	content := scenarios.Example(base)
+	if *call != "" {
+		args := []string{"--call", *call}
+		for flag, vals := range map[string][]string{"target": {*target}, "proto": *protos, "import-path": *imports, "protoset": *protosets} {
+			for _, v := range vals {
+				if v != "" {
+					args = append(args, "--"+flag, v)
+				}
+			}
+		}
+		ifs := pflag.NewFlagSet("init", pflag.ContinueOnError)
+		one := addScenarioFlags(ifs)
+		if err := ifs.Parse(args); err != nil {
+			return usageError(err)
+		}
+		sp, _, err := loadFromArgs(ctx, "init", nil, one, nil)
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		if content, err = scenarios.ExampleFor(base, sp); err != nil {
+			f.Close()
+			os.Remove(path)
+			return failure(err)
+		}
+	}
+	if _, err := io.WriteString(f, content); err != nil {
 		f.Close()
 		return failure(err)
 	}
