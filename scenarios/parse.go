@@ -56,6 +56,10 @@ func Parse(ctx context.Context, file string, data []byte, sets ...string) (*Spec
 	if err != nil {
 		return nil, err
 	}
+	empty := len(root.Content) == 0 || (root.Content[0].Kind == yaml.MappingNode && len(root.Content[0].Content) == 0)
+	if empty && len(sets) == 0 {
+		return nil, &yamlx.Error{File: file, Msg: "the scenario is empty: write at least mix: [{call: package.Service/Method}] (grpcbench init writes a commented example)"}
+	}
 	if len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
 		return nil, &yamlx.Error{File: file, Line: root.Content[0].Line, Msg: "a scenario must be a mapping (name, server, load, mix, client, …)"}
 	}
@@ -98,6 +102,9 @@ func (sp *Spec) decode(root *yaml.Node, setPaths map[string]string) (*Scenario, 
 	file := sp.File
 	s := &Scenario{}
 	pos, err := yamlx.Decode(file, root, s)
+	if err == nil {
+		err = pos.Locate(file, checkExplicit(pos, s))
+	}
 	if err == nil {
 		s.withDefaults(file)
 		err = pos.Locate(file, s.Validate())

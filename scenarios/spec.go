@@ -1,9 +1,7 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strings"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/retry"
@@ -310,150 +307,6 @@ func (s *Scenario) TargetRate() float64 {
 		return 0
 	}
 	return NewSchedule(s.Load).TargetRate()
-}
-
-// Validate checks a scenario with defaults filled. Errors are
-// field.Errors with paths from the root ("load.rate").
-func (s *Scenario) Validate() error {
-	var errs []error
-	fail := func(path, format string, args ...any) {
-		errs = append(errs, field.Errorf(path, format, args...))
-	}
-	if s.Server.Target != "" {
-		host, _, err := net.SplitHostPort(s.Server.Target)
-		switch {
-		case err != nil:
-			fail("server.target", "%q is not host:port", s.Server.Target)
-		case !isLoopback(host):
-			fail("server.target", "%q is not a loopback address: grpcbench sends load only to 127.0.0.1 / ::1 / localhost", s.Server.Target)
-		}
-		if len(s.Server.Faults) > 0 || s.Server.Backends != 0 {
-			fail("server", "target (an external server) cannot have backends or faults; those configure the embedded fake server")
-		}
-	} else {
-		for _, a := range s.Server.Addrs {
-			if host, _, err := net.SplitHostPort(a); err == nil && !isLoopback(host) {
-				fail("server.addrs", "%q is not a loopback address", a)
-			}
-		}
-		errs = append(errs, field.Prefix("server", s.Server.Config.Validate()))
-	}
-	l := &s.Load
-	switch l.Model {
-	case ModelOpen:
-		if len(l.Stages) > 0 && l.Rate != 0 {
-			fail("load.rate", "give rate or stages, not both")
-		}
-		if l.Rate < 0 || l.Rate > MaxRate || math.IsNaN(l.Rate) {
-			fail("load.rate", "must be between 0 and %d calls/s, got %g", MaxRate, l.Rate)
-		}
-		var sum time.Duration
-		for i, st := range l.Stages {
-			p := fmt.Sprintf("load.stages[%d]", i)
-			if st.Duration <= 0 {
-				fail(p+".duration", "must be positive")
-			}
-			if st.Rate < 0 || st.Rate > MaxRate || math.IsNaN(st.Rate) {
-				fail(p+".rate", "must be between 0 and %d calls/s, got %g", MaxRate, st.Rate)
-			}
-			sum += st.Duration
-		}
-		if len(l.Stages) > 0 && sum != l.Duration {
-			fail("load.duration", "is %s but the stages add up to %s; leave it out", l.Duration, sum)
-		}
-		switch l.Arrivals {
-		case "uniform", "poisson":
-		default:
-			fail("load.arrivals", "must be uniform or poisson, got %q", l.Arrivals)
-		}
-		if l.MaxInflight < 1 || l.MaxInflight > MaxWorkers {
-			fail("load.max_inflight", "must be between 1 and %d, got %d", MaxWorkers, l.MaxInflight)
-		}
-		if l.Workers != 0 {
-			fail("load.workers", "belongs to the closed model; the open model uses max_inflight")
-		}
-		if l.Think != 0 {
-			fail("load.think", "belongs to the closed model")
-		}
-	case ModelClosed:
-		if l.Rate != 0 || len(l.Stages) > 0 {
-			fail("load.rate", "belongs to the open model; the closed model uses workers")
-		}
-		if l.Workers < 1 || l.Workers > MaxWorkers {
-			fail("load.workers", "must be between 1 and %d, got %d", MaxWorkers, l.Workers)
-		}
-		if l.Think < 0 {
-			fail("load.think", "must not be negative")
-		}
-		if l.Arrivals != "" {
-			fail("load.arrivals", "belongs to the open model")
-		}
-	default:
-		fail("load.model", "must be open or closed, got %q", l.Model)
-	}
-	if l.Duration <= 0 || l.Duration > MaxDuration {
-		fail("load.duration", "must be between 1ns and %s, got %s", MaxDuration, l.Duration)
-	}
-	if l.Warmup < 0 || l.Warmup > MaxDuration {
-		fail("load.warmup", "must be between 0 and %s, got %s", MaxDuration, l.Warmup)
-	}
-	if l.MaxCalls < 1 {
-		fail("load.max_calls", "must be at least 1, got %d", l.MaxCalls)
-	}
-	total := 0.0
-	for i, e := range s.Mix {
-		p := fmt.Sprintf("mix[%d]", i)
-		if strings.TrimSpace(e.Call) == "" {
-			fail(p+".call", "is required: the method to call, e.g. package.Service/Method")
-		}
-		if e.Weight < 0 || math.IsNaN(e.Weight) || math.IsInf(e.Weight, 0) {
-			fail(p+".weight", "must be positive, got %g", e.Weight)
-		}
-		total += e.Weight
-		if e.Messages < 0 || e.Messages > MaxMessages {
-			fail(p+".messages", "must be between 1 and %d, got %d", MaxMessages, e.Messages)
-		}
-		if e.DataFile != "" && !e.Data.IsZero() {
-			fail(p+".data_file", "give data or data_file, not both")
-		}
-	}
-	if total <= 0 && len(s.Mix) > 0 {
-		fail("mix", "weights add up to 0")
-	}
-	srv := &s.Server
-	if len(srv.Protoset) > 0 && len(srv.Proto) > 0 {
-		fail("server.proto", "give proto or protoset, not both")
-	}
-	if srv.Reflection != nil && *srv.Reflection && (len(srv.Protoset) > 0 || len(srv.Proto) > 0) {
-		fail("server.reflection", "reflection and descriptor files exclude each other: leave reflection out to use the files")
-	}
-	if len(srv.ImportPaths) > 0 && len(srv.Proto) == 0 {
-		fail("server.import_paths", "applies to server.proto files")
-	}
-	if s.Payload.RequestBytes < 0 || s.Payload.RequestBytes > fakeserver.MaxPadding {
-		fail("payload.request_bytes", "must be between 0 and %d, got %d", fakeserver.MaxPadding, s.Payload.RequestBytes)
-	}
-	if s.Payload.ResponseBytes < 0 || s.Payload.ResponseBytes > fakeserver.MaxPadding {
-		fail("payload.response_bytes", "must be between 0 and %d, got %d", fakeserver.MaxPadding, s.Payload.ResponseBytes)
-	}
-	c := &s.Client
-	if c.Timeout < 0 {
-		fail("client.timeout", "must not be negative")
-	}
-	errs = append(errs,
-		field.Prefix("client", c.CallOptions.Validate()),
-		field.Prefix("client.pool", c.Pool.Validate()),
-		field.Prefix("client.lb", c.LB.Validate()))
-	if c.Retry != nil {
-		errs = append(errs, field.Prefix("client.retry", c.Retry.Validate()))
-	}
-	if c.Breaker != nil {
-		errs = append(errs, field.Prefix("client.breaker", c.Breaker.Validate()))
-	}
-	if s.Repeat < 1 || s.Repeat > MaxRepeat {
-		fail("repeat", "must be between 1 and %d, got %d", MaxRepeat, s.Repeat)
-	}
-	return errors.Join(errs...)
 }
 
 func isLoopback(host string) bool {
