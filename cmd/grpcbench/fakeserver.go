@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,13 +19,21 @@ func runFakeServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "fakeserver", "[flags]", `Serve the fault-injecting fake UserService until SIGINT or SIGTERM (or --duration),
 then print each backend's counters. One line per backend address is printed at start:
   backend 0 127.0.0.1:50051`)
-	listen := fs.String("listen", "127.0.0.1:0", "address of backend 0; with a fixed port, backend i listens on port+i")
+	listen := fs.String("listen", "127.0.0.1:0", "address of backend 0; with a fixed port, backend i listens on port+i;\n"+
+		"or one unix socket (unix:///abs/path, unix-abstract:name) for a single backend")
 	backends := fs.Int("backends", 0, "number of backends (default: the fault file's, else 1)")
 	faults := fs.String("faults", "", "fault file (YAML): a list of faults, or a server config with backends, seed, faults")
 	seed := fs.Int64("seed", 0, "seed of every random fault decision (default: the fault file's, else 0)")
 	mcs := fs.Uint32("max-concurrent-streams", 0, "HTTP/2 max concurrent streams per connection (0: unlimited)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
 	asJSON := fs.Bool("json", false, "print the final counters as JSON")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate (PEM); needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "private key (PEM) of --tls-cert")
+	clientCA := fs.String("client-ca", "", "require client certificates signed by these CAs (PEM): mutual TLS")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve TLS with a CA and certificate for 127.0.0.1, ::1, localhost made at start")
+	caOut := fs.String("tls-ca-out", "", "with --tls-self-signed, write the CA certificate (PEM) here for clients to trust")
+	tokenEnv := fs.String("require-token-env", "", "refuse UserService calls without \"authorization: Bearer <token>\" (UNAUTHENTICATED),\n"+
+		"the token read from this environment variable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +42,9 @@ then print each backend's counters. One line per backend address is printed at s
 	}
 	if *duration < 0 {
 		return usageErrorf("--duration must not be negative, got %s", *duration)
+	}
+	if *caOut != "" && !*selfSigned {
+		return usageErrorf("--tls-ca-out needs --tls-self-signed")
 	}
 	var listenErr error
 	override := func(c *fakeserver.Config) {
@@ -44,6 +56,12 @@ then print each backend's counters. One line per backend address is printed at s
 		}
 		if fs.Changed("max-concurrent-streams") {
 			c.MaxConcurrentStreams = *mcs
+		}
+		if *tlsCert != "" || *tlsKey != "" || *clientCA != "" || *selfSigned {
+			c.TLS = &fakeserver.TLS{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *clientCA, SelfSigned: *selfSigned}
+		}
+		if *tokenEnv != "" {
+			c.RequireToken = &fakeserver.RequireToken{Env: *tokenEnv}
 		}
 		c.Backends = max(c.Backends, 1)
 		if c.Backends <= 64 {
@@ -78,6 +96,11 @@ then print each backend's counters. One line per backend address is printed at s
 		return failure(err)
 	}
 	defer cl.Stop()
+	if *caOut != "" {
+		if err := os.WriteFile(*caOut, cl.CAPEM(), 0o644); err != nil {
+			return failure(err)
+		}
+	}
 	for i, a := range cl.Addrs() {
 		fmt.Fprintf(e.stdout, "backend %d %s\n", i, a)
 	}
@@ -107,6 +130,12 @@ then print each backend's counters. One line per backend address is printed at s
 
 // listenAddrs expands the address of backend 0 into n addresses.
 func listenAddrs(listen string, n int) ([]string, error) {
+	if strings.HasPrefix(listen, "unix:") || strings.HasPrefix(listen, "unix-abstract:") {
+		if n != 1 {
+			return nil, fmt.Errorf("--listen %q: a unix socket serves one backend, not %d", listen, n)
+		}
+		return []string{listen}, nil
+	}
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
