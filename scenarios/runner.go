@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/stats"
 
 	"github.com/grpcbench/grpcbench/breaker"
@@ -124,6 +125,8 @@ func buildStack(ctx context.Context, s *Scenario, addrs []string) (*stack, error
 	if err != nil {
 		return nil, fmt.Errorf("client.lb: %w", err)
 	}
+	dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial = append(dial, s.Client.Conn.DialOptions()...)
 	dial = append(dial, extra...)
 	dial = append(dial, st.resolver.DialOption())
 	if st.native != nil {

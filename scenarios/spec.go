@@ -12,6 +12,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
+	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/lb"
@@ -60,8 +61,8 @@ type Scenario struct {
 
 // Server is where calls go.
 type Server struct {
-	// Target is an external "host:port" (127.0.0.1 only, by load-safety
-	// rule) or empty for the embedded fake server.
+	// Target is an external address ("host:port", any host, or a unix
+	// socket "unix:///path"), or empty for the embedded fake server.
 	Target string `yaml:"target"`
 	// The embedded fake server: backends, seed, max_concurrent_streams,
 	// store_size and faults. Seed defaults to the scenario's.
@@ -138,9 +139,11 @@ type Client struct {
 	client.CallOptions `yaml:",inline"`
 	// Pool is the connection pool.
 	Pool pool.Config `yaml:"pool"`
-	// LB is the balancing policy and channel options (keepalive, windows,
-	// connect backoff) of every pooled connection.
+	// LB is the balancing policy of every pooled connection.
 	LB lb.Config `yaml:"lb"`
+	// Conn holds the transport knobs of every pooled connection:
+	// keepalive, windows, connect backoff, user agent.
+	Conn dial.Conn `yaml:"conn"`
 	// Retry, when set, retries failed calls.
 	Retry *retry.Policy `yaml:"retry"`
 	// Breaker, when set, wraps the pool in a circuit breaker.
@@ -335,12 +338,8 @@ func (s *Scenario) Validate() error {
 		errs = append(errs, field.Errorf(path, format, args...))
 	}
 	if s.Server.Target != "" {
-		host, _, err := net.SplitHostPort(s.Server.Target)
-		switch {
-		case err != nil:
-			fail("server.target", "%q is not host:port", s.Server.Target)
-		case !isLoopback(host):
-			fail("server.target", "%q is not a loopback address: grpcbench sends load only to 127.0.0.1 / ::1 / localhost", s.Server.Target)
+		if err := lb.ValidateAddr(s.Server.Target); err != nil {
+			fail("server.target", "%v", err)
 		}
 		if len(s.Server.Faults) > 0 || s.Server.Backends != 0 {
 			fail("server", "target (an external server) cannot have backends or faults; those configure the embedded fake server")
@@ -450,7 +449,8 @@ func (s *Scenario) Validate() error {
 	errs = append(errs,
 		field.Prefix("client", c.CallOptions.Validate()),
 		field.Prefix("client.pool", c.Pool.Validate()),
-		field.Prefix("client.lb", c.LB.Validate()))
+		field.Prefix("client.lb", c.LB.Validate()),
+		field.Prefix("client.conn", c.Conn.Validate()))
 	if c.Retry != nil {
 		errs = append(errs, field.Prefix("client.retry", c.Retry.Validate()))
 	}
