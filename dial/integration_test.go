@@ -555,3 +555,7 @@ func TestTLSList(t *testing.T) {
 		t.Errorf("Stats = %+v, want 6 connections, 6 handshakes", st)
 	}
 }
+
+func newClient(d *dial.Dialer, extra []grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(d.Target(), append(d.DialOptions(), extra...)...)
+}
