@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -80,6 +81,7 @@ func (b *backend) newServer() (*grpc.Server, error) {
 		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime: k.MinTime, PermitWithoutStream: k.PermitWithoutStream}))
 	}
+	opts = append(opts, b.cl.sec.serverOptions(b)...)
 	s := grpc.NewServer(opts...)
 	userpb.RegisterUserServiceServer(s, &service{b: b})
 	healthpb.RegisterHealthServer(s, b.hs)
@@ -92,7 +94,8 @@ func (b *backend) newServer() (*grpc.Server, error) {
 
 // up listens on the backend's address and serves. Called with b.mu held.
 func (b *backend) up() error {
-	lis, err := net.Listen("tcp", b.addr)
+	network, address := listenNetwork(b.addr)
+	lis, err := net.Listen(network, address)
 	if err != nil {
 		return fmt.Errorf("backend %d: listen %s: %w", b.idx, b.addr, err)
 	}
@@ -101,7 +104,9 @@ func (b *backend) up() error {
 		lis.Close()
 		return fmt.Errorf("backend %d: %w", b.idx, err)
 	}
-	b.addr = lis.Addr().String()
+	if network == "tcp" {
+		b.addr = lis.Addr().String()
+	}
 	b.srv = srv
 	b.down = false
 	b.err = nil
@@ -179,6 +184,22 @@ func (b *backend) address() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.addr
+}
+
+// listenNetwork maps a backend address to net.Listen's arguments:
+// unix:///abs/path and unix:relative are unix sockets, unix-abstract:name
+// an abstract one ("@name"), anything else TCP.
+func listenNetwork(addr string) (network, address string) {
+	if rest, ok := strings.CutPrefix(addr, "unix-abstract:"); ok {
+		return "unix", "@" + rest
+	}
+	if rest, ok := strings.CutPrefix(addr, "unix://"); ok {
+		return "unix", rest
+	}
+	if rest, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", rest
+	}
+	return "tcp", addr
 }
 
 // trackingListener records accepted connections so kill can drop them and

@@ -10,6 +10,7 @@ import (
 // Cluster is a set of running fake backends.
 type Cluster struct {
 	backends []*backend
+	sec      security
 	start    time.Time
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -24,7 +25,11 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("fakeserver: invalid configuration: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	cl := &Cluster{start: time.Now(), stopCh: make(chan struct{})}
+	sec, err := loadSecurity(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("fakeserver: %w", err)
+	}
+	cl := &Cluster{sec: sec, start: time.Now(), stopCh: make(chan struct{})}
 	for i := range cfg.Backends {
 		addr := "127.0.0.1:0"
 		if len(cfg.Addrs) > 0 {
@@ -64,8 +69,9 @@ func (cl *Cluster) elapsed() time.Duration { return time.Since(cl.start) }
 // Started returns when the cluster's fault clock started.
 func (cl *Cluster) Started() time.Time { return cl.start }
 
-// Addrs returns each backend's address, "127.0.0.1:port", in backend order.
-// Addresses stay the same across down windows.
+// Addrs returns each backend's address, "127.0.0.1:port" (or the unix
+// socket address as configured), in backend order. Addresses stay the same
+// across down windows.
 func (cl *Cluster) Addrs() []string {
 	out := make([]string, len(cl.backends))
 	for i, b := range cl.backends {
@@ -73,6 +79,11 @@ func (cl *Cluster) Addrs() []string {
 	}
 	return out
 }
+
+// CAPEM returns the PEM certificate of the CA that signed the backends'
+// certificate when Config.TLS.SelfSigned is set (clients trust it as their
+// ca_file), and nil otherwise.
+func (cl *Cluster) CAPEM() []byte { return cl.sec.caPEM }
 
 // Stats returns a snapshot of every backend's counters. It is safe to call
 // while the cluster serves.

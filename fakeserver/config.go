@@ -34,8 +34,10 @@ type Config struct {
 	// Backends is the number of backends to start (default 1).
 	Backends int `yaml:"backends"`
 	// Addrs optionally fixes the listen address of each backend
-	// ("127.0.0.1:50051"). When set, its length must equal Backends (or
-	// Backends may be left 0). Unset means 127.0.0.1:0 for every backend.
+	// ("127.0.0.1:50051", or a unix socket: "unix:///tmp/b0.sock",
+	// "unix:relative.sock", "unix-abstract:name"). When set, its length
+	// must equal Backends (or Backends may be left 0). Unset means
+	// 127.0.0.1:0 for every backend.
 	Addrs []string `yaml:"addrs"`
 	// Seed drives every random fault decision. The same seed gives the same
 	// fault sequence for the same sequence of calls.
@@ -49,6 +51,12 @@ type Config struct {
 	StoreSize int `yaml:"store_size"`
 	// Faults lists the faults to inject.
 	Faults []Fault `yaml:"faults"`
+	// TLS, when set, makes every backend serve TLS (mTLS with
+	// client_ca_file).
+	TLS *TLS `yaml:"tls"`
+	// RequireToken, when set, refuses UserService calls without the bearer
+	// token with UNAUTHENTICATED.
+	RequireToken *RequireToken `yaml:"require_token"`
 }
 
 // Fault is one fault rule: selectors (which backends, which methods, when)
@@ -424,9 +432,20 @@ func (c Config) Validate() error {
 		errs = append(errs, field.Errorf("addrs", "has %d addresses for %d backends", len(c.Addrs), c.Backends))
 	}
 	for i, a := range c.Addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, field.Errorf(fmt.Sprintf("addrs[%d]", i), "%q is not host:port", a))
+		if network, path := listenNetwork(a); network == "unix" {
+			if path == "" || path == "@" || strings.HasPrefix(a, "unix://") && !strings.HasPrefix(path, "/") {
+				errs = append(errs, field.Errorf(fmt.Sprintf("addrs[%d]", i), "%q: missing socket path", a))
+			}
+		} else if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, field.Errorf(fmt.Sprintf("addrs[%d]", i),
+				"%q is not host:port or a unix socket (unix:///abs/path, unix:relative, unix-abstract:name)", a))
 		}
+	}
+	if c.TLS != nil {
+		errs = append(errs, c.TLS.validate()...)
+	}
+	if c.RequireToken != nil {
+		errs = append(errs, c.RequireToken.validate()...)
 	}
 	if c.StoreSize < 1 || c.StoreSize > 1<<24 {
 		errs = append(errs, field.Errorf("store_size", "must be between 1 and %d, got %d", 1<<24, c.StoreSize))

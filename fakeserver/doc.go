@@ -2,7 +2,8 @@
 // grpcbench measures client stacks against.
 //
 // Start launches a Cluster of N backends, each a real grpc.Server on its own
-// TCP port (127.0.0.1:0 unless fixed), serving UserService, grpc.health.v1,
+// TCP port (127.0.0.1:0 unless fixed) or unix socket (addrs:
+// unix:///abs/path, unix:relative, unix-abstract:name), serving UserService, grpc.health.v1,
 // server reflection and ORCA load reports (per call, in the
 // endpoint-load-metrics-bin trailer, and out of band). Each backend keeps
 // counters readable while it runs: calls per method, retry attempts (calls
@@ -33,6 +34,20 @@
 //     GOAWAY too_many_pings;
 //   - health: NOT_SERVING windows; orca: the utilization a backend reports,
 //     fixed or proportional to its load.
+//
+// Security, for testing client stacks against real-world setups:
+//
+//	tls: {cert_file: server.pem, key_file: server-key.pem}   # TLS from files
+//	tls: {self_signed: true}       # CA + certificate for 127.0.0.1, ::1, localhost
+//	                               # made at Start; Cluster.CAPEM returns the CA
+//	tls: {self_signed: true, client_ca_file: clients-ca.pem} # mutual TLS
+//	require_token: {env: API_TOKEN}  # or {file: token.txt}
+//
+// With require_token, a UserService call without "authorization: Bearer
+// <token>" ends UNAUTHENTICATED (counted as a call of its method with that
+// code); health, reflection and ORCA stay open. The token is read once at
+// Start, compared in constant time and never logged, counted by value or
+// put in an error. TLS files and the token source are checked by Validate.
 //
 // A configuration is validated before anything starts; every mistake is
 // reported with its field path (faults[1].error.rate), and LoadFile adds the

@@ -43,7 +43,7 @@ func BenchmarkUnaryByPolicy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cc, err := grpc.NewClient(r.Target(), append(opts, r.DialOption())...)
+			cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func BenchmarkSetAddrs(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range 4 {
-		cc, err := grpc.NewClient(r.Target(), append(opts, r.DialOption())...)
+		cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -58,12 +58,6 @@ const (
 	// MinWeightUpdatePeriod is the smallest WRR weight update period
 	// grpc-go honours.
 	MinWeightUpdatePeriod = 100 * time.Millisecond
-	// MinKeepaliveTime is the smallest client keepalive ping interval
-	// grpc-go honours.
-	MinKeepaliveTime = 10 * time.Second
-	// MinWindowSize is the smallest HTTP/2 window grpc-go honours (smaller
-	// values are ignored).
-	MinWindowSize = 65535
 )
 
 // ErrGRPCLB explains why the grpclb policy is not offered.
@@ -77,8 +71,9 @@ var ErrGRPCLB = errors.New("grpclb is not supported: it is gRPC's deprecated leg
 // then ring_hash without xDS fails every pick.
 const ringHashKeyEnv = "GRPC_EXPERIMENTAL_RING_HASH_SET_REQUEST_HASH_KEY"
 
-// Config is a client's load-balancing and channel configuration. The zero
-// value is valid: round_robin with grpc-go's defaults for everything else.
+// Config is a client's load-balancing configuration. The zero value is
+// valid: round_robin with grpc-go's defaults for everything else. Transport
+// knobs (keepalive, windows, connect backoff) belong to package dial.
 //
 // Options of a policy other than the chosen one are ignored, so a scenario
 // matrix can sweep the policy while keeping per-policy options in its base.
@@ -124,87 +119,6 @@ type Config struct {
 	// It has no effect under pick_first in grpc-go, so Validate rejects
 	// that combination.
 	HealthCheck bool `yaml:"health_check"`
-
-	// Keepalive configures client keepalive pings.
-	Keepalive Keepalive `yaml:"keepalive"`
-
-	// MaxRecvMsgSize and MaxSendMsgSize are default per-call message size
-	// limits in bytes (0: grpc-go's 4 MiB receive, unlimited send).
-	MaxRecvMsgSize int `yaml:"max_recv_msg_size"`
-	MaxSendMsgSize int `yaml:"max_send_msg_size"`
-
-	// InitialWindowSize and InitialConnWindowSize set the HTTP/2 stream and
-	// connection flow-control windows in bytes, at least 65535 (0: grpc-go's
-	// dynamic BDP-based windows).
-	InitialWindowSize     int32 `yaml:"initial_window_size"`
-	InitialConnWindowSize int32 `yaml:"initial_conn_window_size"`
-
-	// ConnectBackoff configures reconnect backoff and the connect timeout.
-	ConnectBackoff ConnectBackoff `yaml:"connect_backoff"`
-}
-
-// Keepalive configures client-side HTTP/2 keepalive pings. The zero value
-// sends no pings. Servers enforce a minimum ping interval (grpc-go: 5m by
-// default) and close connections that ping more often.
-type Keepalive struct {
-	// Time is the idle time after which the client pings, at least 10s.
-	Time time.Duration `yaml:"time"`
-	// Timeout is how long the client waits for a ping ack before closing
-	// the connection (0: grpc-go's 20s).
-	Timeout time.Duration `yaml:"timeout"`
-	// PermitWithoutStream lets the client ping with no calls in flight.
-	PermitWithoutStream bool `yaml:"permit_without_stream"`
-}
-
-// IsZero reports whether k sets nothing.
-func (k Keepalive) IsZero() bool { return k == Keepalive{} }
-
-// ConnectBackoff configures how a channel reconnects to a backend. Zero
-// (or nil) fields take grpc-go's defaults (1s, 1.6, 0.2, 120s, 20s).
-type ConnectBackoff struct {
-	// BaseDelay is the wait after the first failed connection attempt.
-	BaseDelay time.Duration `yaml:"base_delay"`
-	// Multiplier grows the wait after each further failure, at least 1.
-	Multiplier float64 `yaml:"multiplier"`
-	// Jitter randomises each wait by ±Jitter·wait, 0..1; nil keeps 0.2.
-	Jitter *float64 `yaml:"jitter"`
-	// MaxDelay caps the wait.
-	MaxDelay time.Duration `yaml:"max_delay"`
-	// MinConnectTimeout is the least time a connection attempt is given.
-	MinConnectTimeout time.Duration `yaml:"min_connect_timeout"`
-}
-
-// Default connect backoff values, as in grpc-go's backoff.DefaultConfig.
-const (
-	DefaultBaseDelay         = time.Second
-	DefaultMultiplier        = 1.6
-	DefaultJitter            = 0.2
-	DefaultMaxDelay          = 120 * time.Second
-	DefaultMinConnectTimeout = 20 * time.Second
-)
-
-// IsZero reports whether b sets nothing.
-func (b ConnectBackoff) IsZero() bool { return b == ConnectBackoff{} }
-
-// WithDefaults returns b with its zero fields set to grpc-go's defaults.
-func (b ConnectBackoff) WithDefaults() ConnectBackoff {
-	if b.BaseDelay == 0 {
-		b.BaseDelay = DefaultBaseDelay
-	}
-	if b.Multiplier == 0 {
-		b.Multiplier = DefaultMultiplier
-	}
-	if b.Jitter == nil {
-		j := DefaultJitter
-		b.Jitter = &j
-	}
-	if b.MaxDelay == 0 {
-		b.MaxDelay = max(DefaultMaxDelay, b.BaseDelay)
-	}
-	if b.MinConnectTimeout == 0 {
-		b.MinConnectTimeout = DefaultMinConnectTimeout
-	}
-	return b
 }
 
 // EffectivePolicy returns the policy, with "" replaced by DefaultPolicy.
@@ -247,24 +161,6 @@ func (c Config) Validate() error {
 			"under round_robin, weighted_round_robin, least_request and ring_hash)")
 	}
 
-	errs = append(errs, c.Keepalive.validate("keepalive")...)
-
-	if c.MaxRecvMsgSize < 0 {
-		add("max_recv_msg_size", "must not be negative, got %d", c.MaxRecvMsgSize)
-	}
-	if c.MaxSendMsgSize < 0 {
-		add("max_send_msg_size", "must not be negative, got %d", c.MaxSendMsgSize)
-	}
-	for _, w := range []struct {
-		name string
-		v    int32
-	}{{"initial_window_size", c.InitialWindowSize}, {"initial_conn_window_size", c.InitialConnWindowSize}} {
-		if w.v != 0 && w.v < MinWindowSize {
-			add(w.name, "must be 0 (dynamic) or at least %d bytes, got %d (grpc-go ignores smaller windows)", MinWindowSize, w.v)
-		}
-	}
-
-	errs = append(errs, c.ConnectBackoff.validate("connect_backoff")...)
 	return errors.Join(errs...)
 }
 
@@ -336,46 +232,6 @@ func (c Config) validateWRR() []error {
 	}
 	if f := c.ErrorUtilizationPenalty; f != nil && (*f < 0 || math.IsNaN(*f) || math.IsInf(*f, 0)) {
 		add("error_utilization_penalty", "must be a finite number >= 0, got %v", *f)
-	}
-	return errs
-}
-
-func (k Keepalive) validate(prefix string) []error {
-	var errs []error
-	if k.Time != 0 && k.Time < MinKeepaliveTime {
-		errs = append(errs, field.Errorf(field.Join(prefix, "time"),
-			"must be 0 (no pings) or at least %v (grpc-go raises smaller values), got %v", MinKeepaliveTime, k.Time))
-	}
-	if k.Timeout < 0 {
-		errs = append(errs, field.Errorf(field.Join(prefix, "timeout"), "must not be negative, got %v", k.Timeout))
-	}
-	if k.Time == 0 && (k.Timeout != 0 || k.PermitWithoutStream) {
-		errs = append(errs, field.Errorf(field.Join(prefix, "time"), "must be set when timeout or permit_without_stream is"))
-	}
-	return errs
-}
-
-func (b ConnectBackoff) validate(prefix string) []error {
-	var errs []error
-	add := func(name, format string, args ...any) {
-		errs = append(errs, field.Errorf(field.Join(prefix, name), format, args...))
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"base_delay", b.BaseDelay}, {"max_delay", b.MaxDelay}, {"min_connect_timeout", b.MinConnectTimeout}} {
-		if d.v < 0 {
-			add(d.name, "must not be negative, got %v", d.v)
-		}
-	}
-	if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
-		add("multiplier", "must be at least 1, got %v", b.Multiplier)
-	}
-	if j := b.Jitter; j != nil && (*j < 0 || *j > 1 || math.IsNaN(*j)) {
-		add("jitter", "must be between 0 and 1, got %v", *j)
-	}
-	if eff := b.WithDefaults(); b.MaxDelay > 0 && b.MaxDelay < eff.BaseDelay {
-		add("max_delay", "%v is less than base_delay %v", b.MaxDelay, eff.BaseDelay)
 	}
 	return errs
 }

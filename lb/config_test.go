@@ -34,11 +34,6 @@ func TestValidate(t *testing.T) {
 		{name: "ring_hash", cfg: lb.Config{Policy: lb.RingHash, HashHeader: "X-User-Key", MinRingSize: 16, MaxRingSize: 64}},
 		{name: "other policies' options are ignored",
 			cfg: lb.Config{Policy: lb.RoundRobin, ChoiceCount: 1, MinRingSize: 10, MaxRingSize: 5, WeightUpdatePeriod: dur(time.Millisecond)}},
-		{name: "channel options", cfg: lb.Config{
-			Keepalive:      lb.Keepalive{Time: 30 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true},
-			MaxRecvMsgSize: 8 << 20, MaxSendMsgSize: 1 << 20, InitialWindowSize: 1 << 20, InitialConnWindowSize: 65535,
-			ConnectBackoff: lb.ConnectBackoff{BaseDelay: 100 * time.Millisecond, Multiplier: 2, Jitter: f64(0),
-				MaxDelay: 5 * time.Second, MinConnectTimeout: time.Second}}},
 
 		{name: "unknown policy", cfg: lb.Config{Policy: "random"},
 			want: []string{`policy: unknown policy "random"`}},
@@ -70,19 +65,6 @@ func TestValidate(t *testing.T) {
 				"error_utilization_penalty: must be a finite number >= 0"}},
 		{name: "health under pick_first has no effect", cfg: lb.Config{Policy: lb.PickFirst, HealthCheck: true},
 			want: []string{"health_check: has no effect under pick_first"}},
-		{name: "keepalive", cfg: lb.Config{Keepalive: lb.Keepalive{Time: 5 * time.Second, Timeout: -1}},
-			want: []string{"keepalive.time: must be 0 (no pings) or at least 10s", "keepalive.timeout: must not be negative"}},
-		{name: "keepalive timeout without time", cfg: lb.Config{Keepalive: lb.Keepalive{Timeout: time.Second}},
-			want: []string{"keepalive.time: must be set when timeout or permit_without_stream is"}},
-		{name: "sizes", cfg: lb.Config{MaxRecvMsgSize: -1, MaxSendMsgSize: -2, InitialWindowSize: 1024, InitialConnWindowSize: 1},
-			want: []string{"max_recv_msg_size: must not be negative", "max_send_msg_size: must not be negative",
-				"initial_window_size: must be 0 (dynamic) or at least 65535", "initial_conn_window_size: must be 0 (dynamic) or at least 65535"}},
-		{name: "backoff", cfg: lb.Config{ConnectBackoff: lb.ConnectBackoff{BaseDelay: -1, Multiplier: 0.5, Jitter: f64(1.5),
-			MinConnectTimeout: -time.Second}},
-			want: []string{"connect_backoff.base_delay: must not be negative", "connect_backoff.min_connect_timeout: must not be negative",
-				"connect_backoff.multiplier: must be at least 1", "connect_backoff.jitter: must be between 0 and 1"}},
-		{name: "backoff max below base", cfg: lb.Config{ConnectBackoff: lb.ConnectBackoff{MaxDelay: 500 * time.Millisecond}},
-			want: []string{"connect_backoff.max_delay: 500ms is less than base_delay 1s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,10 +112,6 @@ blackout_period: 100ms
 weight_update_period: 50ms
 error_utilization_penalty: 0
 health_check: true
-keepalive: {time: 30s, timeout: 5s}
-connect_backoff:
-  base_delay: 100ms
-  jitter: 0
 `
 	node, err := yamlx.Parse("lb.yaml", []byte(doc))
 	if err != nil {
@@ -146,8 +124,7 @@ connect_backoff:
 	}
 	if cfg.BlackoutPeriod == nil || *cfg.BlackoutPeriod != 100*time.Millisecond ||
 		cfg.ErrorUtilizationPenalty == nil || *cfg.ErrorUtilizationPenalty != 0 ||
-		cfg.ConnectBackoff.Jitter == nil || *cfg.ConnectBackoff.Jitter != 0 ||
-		cfg.Keepalive.Time != 30*time.Second || !cfg.HealthCheck {
+		!cfg.HealthCheck {
 		t.Fatalf("decoded %+v", cfg)
 	}
 	err = pos.Locate("lb.yaml", cfg.Validate())
@@ -277,49 +254,22 @@ func TestBalancerName(t *testing.T) {
 }
 
 func TestDialOptions(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  lb.Config
-		n    int
-	}{
-		{"minimal: credentials and service config", lb.Config{}, 2},
-		{"every option", lb.Config{
-			Keepalive:      lb.Keepalive{Time: 30 * time.Second},
-			MaxRecvMsgSize: 1 << 20, MaxSendMsgSize: 1 << 20, InitialWindowSize: 1 << 20, InitialConnWindowSize: 1 << 21,
-			ConnectBackoff: lb.ConnectBackoff{BaseDelay: 10 * time.Millisecond}}, 7},
+	opts, err := lb.Config{Policy: lb.LeastRequest, HealthCheck: true}.DialOptions()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			opts, err := tt.cfg.DialOptions()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(opts) != tt.n {
-				t.Errorf("got %d options, want %d", len(opts), tt.n)
-			}
-			r := lb.NewStaticResolver("127.0.0.1:1")
-			cc, err := grpc.NewClient(r.Target(), append(opts, r.DialOption())...)
-			if err != nil {
-				t.Fatalf("grpc.NewClient rejects the options: %v", err)
-			}
-			if err := cc.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if r.Conns() != 0 {
-				t.Errorf("a ClientConn that never left idle built %d resolvers", r.Conns())
-			}
-		})
+	if len(opts) != 1 {
+		t.Errorf("got %d options, want 1 (the service config)", len(opts))
 	}
-}
-
-func TestConnectBackoffDefaults(t *testing.T) {
-	got := lb.ConnectBackoff{MaxDelay: 0, BaseDelay: 200 * time.Second}.WithDefaults()
-	if got.BaseDelay != 200*time.Second || got.MaxDelay != 200*time.Second || got.Multiplier != lb.DefaultMultiplier ||
-		*got.Jitter != lb.DefaultJitter || got.MinConnectTimeout != lb.DefaultMinConnectTimeout {
-		t.Errorf("WithDefaults() = %+v", got)
+	r := lb.NewStaticResolver("127.0.0.1:1")
+	cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
+	if err != nil {
+		t.Fatalf("grpc.NewClient rejects the options: %v", err)
 	}
-	zero := 0.0
-	if got := (lb.ConnectBackoff{Jitter: &zero}).WithDefaults(); *got.Jitter != 0 {
-		t.Errorf("an explicit jitter 0 became %v", *got.Jitter)
+	if err := cc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Conns() != 0 {
+		t.Errorf("a ClientConn that never left idle built %d resolvers", r.Conns())
 	}
 }

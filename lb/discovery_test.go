@@ -94,7 +94,7 @@ func FuzzParseAddrList(f *testing.F) {
 
 func TestSetAddrsRejectsBadSets(t *testing.T) {
 	r := lb.NewStaticResolver("127.0.0.1:1")
-	for _, addrs := range [][]string{{"nope"}, {"a:1", "a:1"}, {"a:1", "b:99999"}} {
+	for _, addrs := range [][]string{{"nope"}, {"a:1", "a:1"}, {"a:1", "b:99999"}, {"unix:"}, {"unix://rel/x"}, {"unix:@"}} {
 		if err := r.SetAddrs(addrs); err == nil {
 			t.Errorf("SetAddrs(%q) = nil, want an error", addrs)
 		}
@@ -104,6 +104,9 @@ func TestSetAddrsRejectsBadSets(t *testing.T) {
 	}
 	if err := r.SetAddrs(nil); err != nil {
 		t.Errorf("SetAddrs(empty) = %v; an empty set is allowed", err)
+	}
+	if err := r.SetAddrs([]string{"unix:///tmp/a.sock", "unix:rel.sock", "unix:@abstract", "[::1]:1"}); err != nil {
+		t.Errorf("SetAddrs rejects unix socket addresses: %v", err)
 	}
 }
 

@@ -6,18 +6,20 @@
 // A Config names a policy (pick_first, round_robin, weighted_round_robin,
 // least_request or ring_hash) and its options. Config.ServiceConfig renders
 // the JSON service config ({"loadBalancingConfig": [...]}) and checks it with
-// grpc-go's own parsers; Config.DialOptions turns the whole Config into
-// grpc.DialOption values (service config, keepalive, window sizes, message
-// size limits, connect backoff, insecure transport credentials). Nothing in
-// this package dials: callers pass the options to grpc.NewClient.
+// grpc-go's own parsers; Config.DialOptions wraps it in a grpc.DialOption.
+// This package is only balancing: transport credentials, keepalive, windows
+// and connect backoff come from package dial, message size limits from
+// client.CallOptions. Nothing in this package dials: callers pass the
+// options to grpc.NewClient.
 //
-// A Resolver serves one set of "host:port" addresses to every ClientConn built
-// through it, so a pool of N connections sees the same membership and every
-// SetAddrs reaches all of them:
+// A Resolver serves one set of addresses ("host:port" or unix sockets) to
+// every ClientConn built through it, so a pool of N connections sees the
+// same membership and every SetAddrs reaches all of them:
 //
 //	r := lb.NewStaticResolver(addrs...)
 //	opts, err := cfg.DialOptions()
-//	cc, err := grpc.NewClient(r.Target(), append(opts, r.DialOption())...)
+//	creds := grpc.WithTransportCredentials(insecure.NewCredentials())
+//	cc, err := grpc.NewClient(r.Target(), append(opts, creds, r.DialOption())...)
 //	r.SetAddrs(newAddrs) // add or remove backends mid-run
 //
 // A Source (Static, File) watches a membership list; Bind copies its updates

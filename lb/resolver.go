@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -19,14 +20,22 @@ const SchemePrefix = "grpcbench-"
 
 var schemeSeq atomic.Uint64
 
-// Resolver is a resolver.Builder that serves one set of "host:port"
-// addresses to every ClientConn built through it. SetAddrs replaces the set
+// Resolver is a resolver.Builder that serves one set of addresses
+// ("host:port", or a unix socket: "unix:///abs/path", "unix:relative",
+// "unix:@abstract") to every ClientConn built through it. SetAddrs replaces the set
 // and pushes it to all of them at once, which is how backends are added or
 // removed mid-run and how a pool of N ClientConns keeps one membership.
 //
 // Each address becomes one resolver.Endpoint (and one resolver.Address), as
 // the endpoint-based policies of grpc-go 1.85 (weighted_round_robin,
-// least_request, ring_hash) expect.
+// least_request, ring_hash) expect. Each address carries its own server
+// name — the address itself for host:port, "localhost" for a unix socket —
+// so TLS verifies every backend against its own name and calls carry it as
+// :authority, as they would with a DNS target (a grpc.WithAuthority option
+// overrides both).
+//
+// grpc-go's default dialer understands the unix forms; a custom dialer
+// receives the address as written.
 //
 // A Resolver is registered only with the ClientConns that use its
 // DialOption, never globally. Its methods are safe for concurrent use.
@@ -148,8 +157,12 @@ func stateFor(addrs []string) resolver.State {
 		Endpoints: make([]resolver.Endpoint, len(addrs)),
 	}
 	for i, a := range addrs {
-		st.Addresses[i] = resolver.Address{Addr: a}
-		st.Endpoints[i] = resolver.Endpoint{Addresses: []resolver.Address{{Addr: a}}}
+		ra := resolver.Address{Addr: a, ServerName: a}
+		if strings.HasPrefix(a, "unix:") {
+			ra.ServerName = "localhost"
+		}
+		st.Addresses[i] = ra
+		st.Endpoints[i] = resolver.Endpoint{Addresses: []resolver.Address{ra}}
 	}
 	return st
 }
@@ -171,9 +184,24 @@ func (c *resolverConn) Close() {
 	c.r.mu.Unlock()
 }
 
-// ValidateAddr reports whether s is a usable "host:port" address: a
-// non-empty host (name, IPv4 or bracketed IPv6) and a numeric port 1..65535.
+// ValidateAddr reports whether s is a usable address: "host:port" with a
+// non-empty host (name, IPv4 or bracketed IPv6) and a numeric port
+// 1..65535, or a unix socket "unix:///abs/path", "unix:relative/path" or
+// "unix:@abstract-name".
 func ValidateAddr(s string) error {
+	if rest, ok := strings.CutPrefix(s, "unix:"); ok {
+		path := rest
+		if p, ok := strings.CutPrefix(rest, "//"); ok {
+			path = p
+			if !strings.HasPrefix(p, "/") {
+				return fmt.Errorf("%q: a unix socket is unix:///abs/path or unix:relative/path", s)
+			}
+		}
+		if path == "" || path == "@" || strings.ContainsAny(path, "\x00\n") {
+			return fmt.Errorf("%q: missing or invalid socket path", s)
+		}
+		return nil
+	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return fmt.Errorf("%q: %w", s, err)

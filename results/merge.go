@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,6 +120,7 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 
 	var errs []string
 	backends := map[string]*Backend{}
+	topErrs := map[ErrorCount]int64{}
 	series := map[int][]Second{}
 	for _, c := range cells {
 		off := time.Duration(0)
@@ -187,6 +189,20 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 
 		out.Pool.Conns = append(out.Pool.Conns, c.Pool.Conns...)
 
+		for _, e := range c.TopErrors {
+			k := ErrorCount{Code: e.Code, Message: e.Message}
+			topErrs[k] += e.Count
+		}
+
+		tr := &out.Transport
+		tr.Connections += c.Transport.Connections
+		tr.DialErrors += c.Transport.DialErrors
+		tr.Handshakes += c.Transport.Handshakes
+		tr.HandshakeErrors += c.Transport.HandshakeErrors
+		tr.TLSVersion = cmp.Or(c.Transport.TLSVersion, tr.TLSVersion)
+		tr.CipherSuite = cmp.Or(c.Transport.CipherSuite, tr.CipherSuite)
+		tr.LastError = cmp.Or(c.Transport.LastError, tr.LastError)
+
 		for _, be := range c.Backends {
 			dst := backends[be.Addr]
 			if dst == nil {
@@ -220,6 +236,7 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		}
 	}
 	out.Error = strings.Join(errs, "; ")
+	out.TopErrors = TopErrorCounts(topErrs)
 	sort.SliceStable(out.Breaker.Transitions, func(i, j int) bool {
 		return out.Breaker.Transitions[i].At < out.Breaker.Transitions[j].At
 	})

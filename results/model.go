@@ -1,6 +1,8 @@
 package results
 
 import (
+	"cmp"
+	"slices"
 	"time"
 )
 
@@ -106,6 +108,13 @@ type Cell struct {
 	Breaker Breaker `json:"breaker"`
 	// Pool describes the connection pool's connections.
 	Pool Pool `json:"pool"`
+	// Transport counts what the cell's connections did: connections
+	// opened, TLS handshakes and their parameters, dial and handshake
+	// failures.
+	Transport Transport `json:"transport"`
+	// TopErrors are the most frequent failures of the recorded phase (status
+	// code and message), most frequent first, at most MaxTopErrors.
+	TopErrors []ErrorCount `json:"top_errors,omitempty"`
 	// Backends are the per-backend call counts, client and server side,
 	// ordered by Addr.
 	Backends []Backend `json:"backends,omitempty"`
@@ -236,6 +245,55 @@ type ConnStats struct {
 	Picks int64 `json:"picks"`
 	// StateChanges is the number of connectivity state changes observed.
 	StateChanges int64 `json:"state_changes"`
+}
+
+// MaxTopErrors bounds Cell.TopErrors.
+const MaxTopErrors = 5
+
+// ErrorCount is how many calls ended with one status code and message.
+type ErrorCount struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}
+
+// TopErrorCounts returns the MaxTopErrors largest counts of m, most frequent
+// first (ties by code, then message).
+func TopErrorCounts(m map[ErrorCount]int64) []ErrorCount {
+	out := make([]ErrorCount, 0, len(m))
+	for k, n := range m {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Message, b.Message))
+	})
+	if len(out) > MaxTopErrors {
+		out = out[:MaxTopErrors]
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Transport counts what the connections of one cell's client stack did.
+type Transport struct {
+	// Connections counts transport connections opened (reconnects and
+	// recycled connections included); DialErrors the dials that failed.
+	Connections int64 `json:"connections"`
+	DialErrors  int64 `json:"dial_errors,omitempty"`
+	// Handshakes counts TLS handshakes completed (0 over plaintext), so a
+	// pool-size sweep shows its handshake cost; HandshakeErrors those that
+	// failed.
+	Handshakes      int64 `json:"tls_handshakes,omitempty"`
+	HandshakeErrors int64 `json:"tls_handshake_errors,omitempty"`
+	// TLSVersion and CipherSuite are those negotiated ("TLS 1.3",
+	// "TLS_AES_128_GCM_SHA256").
+	TLSVersion  string `json:"tls_version,omitempty"`
+	CipherSuite string `json:"tls_cipher_suite,omitempty"`
+	// LastError is the last dial or handshake failure, if any.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Backend holds the call counts of one server backend.

@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -21,14 +20,16 @@ import (
 
 	"github.com/grpcbench/grpcbench/calldata"
 	"github.com/grpcbench/grpcbench/client"
+	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/methods"
 )
 
-// ErrUnreachable is returned (wrapped) when the target cannot be reached:
-// the run cannot be carried out, though the scenario may be right.
-var ErrUnreachable = errors.New("the target cannot be reached")
+// ErrUnreachable is returned (wrapped) when the target cannot be reached
+// (or its TLS handshake fails): the run cannot be carried out, though the
+// scenario may be right. It is dial.ErrUnreachable.
+var ErrUnreachable = dial.ErrUnreachable
 
 // reflectionTimeout bounds asking a server for its methods.
 const reflectionTimeout = 15 * time.Second
@@ -164,7 +165,7 @@ func indexOf(names *[]string, n string) int {
 // compileKey identifies what compiling a scenario's mix depends on.
 func compileKey(s *Scenario) (string, error) {
 	b, err := yaml.Marshal(struct {
-		Target      string
+		Target      dial.Target
 		Reflection  *bool
 		Protoset    []string
 		Proto       []string
@@ -297,7 +298,7 @@ func (r *resolver) source(s *Scenario, name string) (*methods.Set, error) {
 			return nil, fmt.Errorf("%v; server.reflection is false: give server.proto or server.protoset for other services", err)
 		}
 	}
-	return r.cached("reflection "+srv.Target, func() (*methods.Set, error) { return r.reflect(s) })
+	return r.cached(fmt.Sprintf("reflection %v", srv.Target), func() (*methods.Set, error) { return r.reflect(s) })
 }
 
 func (r *resolver) paths(ps []string) []string {
@@ -320,37 +321,54 @@ func (r *resolver) cached(key string, load func() (*methods.Set, error)) (*metho
 	return set, nil
 }
 
-// reflect asks the scenario's server for its methods: the external target,
-// or a fake server started for the purpose (it serves what the embedded
-// fake server serves).
+// reflect asks the scenario's server for its methods: the external target
+// (over the scenario's TLS and credentials), or a plaintext fake server
+// started for the purpose (it serves what the embedded fake server serves).
 func (r *resolver) reflect(s *Scenario) (*methods.Set, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, reflectionTimeout)
 	defer cancel()
-	target := s.Server.Target
-	if target == "" {
+	target, cfg := s.Server.Target, s.Client.Config
+	if target.IsZero() {
 		cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1})
 		if err != nil {
 			return nil, err
 		}
 		defer cl.Stop()
-		target = cl.Addrs()[0]
+		target, cfg = dial.Target{Target: cl.Addrs()[0]}, dial.Config{}
 	}
-	cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	md, err := dial.ExpandMetadata(s.Client.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	d, err := cfg.NewDialer(target, md.Secret)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grpc.NewClient(d.Target(), d.DialOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	defer cc.Close()
 	set, err := methods.FromReflection(ctx, cc)
+	name := targetName(target)
 	switch {
 	case err == nil:
 		return set, nil
 	case errors.Is(err, methods.ErrNoReflection):
-		return nil, fmt.Errorf("%s: %w", target, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
-		return nil, fmt.Errorf("server reflection at %s: %w: %v", target, ErrUnreachable, status.Convert(err).Message())
+		return nil, fmt.Errorf("server reflection at %s: %w: %v", name, ErrUnreachable, status.Convert(err).Message())
 	}
-	return nil, fmt.Errorf("server reflection at %s: %w", target, err)
+	return nil, fmt.Errorf("server reflection at %s: %w", name, err)
+}
+
+// targetName names a target in messages.
+func targetName(t dial.Target) string {
+	if t.Target != "" {
+		return t.Target
+	}
+	return strings.Join(t.Targets, ",")
 }
 
 // builtinRequest is the built-in UserService's default request for m:

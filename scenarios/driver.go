@@ -184,3 +184,14 @@ func (d *driver) fill(rc *results.Cell) {
 	}
 	l.Completed = completed
 }
+
+// topErrors merges the workers' failure tallies.
+func (d *driver) topErrors() []results.ErrorCount {
+	all := map[results.ErrorCount]int64{}
+	for _, w := range d.workers {
+		for k, n := range w.errs {
+			all[k] += n
+		}
+	}
+	return results.TopErrorCounts(all)
+}

@@ -99,7 +99,7 @@ func BenchmarkLayers(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			dial = append(append(dial, r.DialOption()), extra...)
+			dial = append(append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()), r.DialOption()), extra...)
 			p, err := pool.New(ctx, r.Target(), pool.Config{Size: 1, Warmup: true}, dial...)
 			if err != nil {
 				b.Fatal(err)

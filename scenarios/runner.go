@@ -1,12 +1,18 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/redact"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -58,7 +64,7 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 		Scenario:   sp.Scenario.Resolved(),
 		Dimensions: sp.Dimensions(),
 	}
-	var failed []string
+	var failed, secrets []string
 	for i, c := range cells {
 		if ctx.Err() != nil {
 			run.Partial = true
@@ -67,71 +73,86 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 		if opts.Progress != nil {
 			opts.Progress(Event{Kind: "start", Cell: i, Cells: len(cells), ID: c.ID, Total: c.Scenario.Load.Warmup + c.Scenario.Load.Duration})
 		}
-		rc := runCell(ctx, c, func(ev Event) {
+		rc, cellSecrets := runCell(ctx, c, func(ev Event) {
 			if opts.Progress != nil {
 				ev.Cell, ev.Cells, ev.ID = i, len(cells), c.ID
 				opts.Progress(ev)
 			}
 		})
+		secrets = append(secrets, cellSecrets...)
+		redactCell(rc, sp.Scenario.Client.Config.Redactor(secrets...))
 		run.Cells = append(run.Cells, rc)
 		if rc.Partial {
 			run.Partial = true
 		}
 		if rc.Error != "" && !rc.Partial {
-			failed = append(failed, c.ID+": "+rc.Error)
+			failed = append(failed, "cell "+c.ID+": "+rc.Error)
 		}
 		if opts.Progress != nil {
 			opts.Progress(Event{Kind: "done", Cell: i, Cells: len(cells), ID: c.ID, Result: rc})
 		}
 	}
 	run.Finished = time.Now()
+	// The scenario echoes references (${env:API_TOKEN}), never their values;
+	// literal values under secret keys (authorization, *-token, …) and any
+	// secret value that turns up are replaced.
+	run.Scenario = sp.Scenario.Client.Config.Redactor(secrets...).Tree(run.Scenario)
 	if len(failed) > 0 {
-		return run, fmt.Errorf("%w: %s", ErrCellFailed, failed[0])
+		return run, &CellsFailedError{Reasons: failed}
 	}
 	return run, nil
 }
 
-// runCell runs one cell and returns its results; failures are in
-// Cell.Error.
-func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
-	s := c.Scenario
-	fail := func(err error) *results.Cell {
-		return &results.Cell{ID: c.ID, Index: c.Index, Repeat: c.Repeat, Params: c.Params, Error: err.Error(),
-			Start: time.Now(), Load: results.Load{Model: s.Load.Model, TargetRate: s.TargetRate()}}
+// CellsFailedError lists the cells that could not be carried out, each
+// with its reason ("cell pool.size=4#1: no call succeeded: UNAVAILABLE
+// \"connection refused\" (1200 of 1200)"). It matches ErrCellFailed.
+type CellsFailedError struct {
+	Reasons []string
+}
+
+func (e *CellsFailedError) Error() string {
+	return fmt.Sprintf("%d cell(s) failed:\n  %s", len(e.Reasons), strings.Join(e.Reasons, "\n  "))
+}
+
+// Is makes errors.Is(err, ErrCellFailed) true.
+func (e *CellsFailedError) Is(target error) bool { return target == ErrCellFailed }
+
+// redactCell removes secrets from what a cell's results say in words.
+func redactCell(rc *results.Cell, r *redact.Redactor) {
+	rc.Error = r.String(rc.Error)
+	for i := range rc.TopErrors {
+		rc.TopErrors[i].Message = r.String(rc.TopErrors[i].Message)
 	}
+	rc.Transport.LastError = r.String(rc.Transport.LastError)
+}
+
+// runCell runs one cell and returns its results (failures are in
+// Cell.Error) and the secret values its connections sent, for redaction.
+func runCell(ctx context.Context, c *Cell, progress func(Event)) (*results.Cell, []string) {
+	s := c.Scenario
 	cellCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	var cl *fakeserver.Cluster
-	addrs := []string{s.Server.Target}
-	if s.Server.Target == "" {
-		var err error
-		cl, err = fakeserver.Start(cellCtx, s.Server.Config)
-		if err != nil {
-			return fail(err)
-		}
-		defer cl.Stop()
-		addrs = cl.Addrs()
+	cs, err := setUp(cellCtx, s)
+	defer cs.close()
+	var secrets []string
+	if cs.dialer != nil {
+		secrets = cs.dialer.SecretValues()
 	}
-	peers := results.NewPeerCounter(addrs...)
-	st, err := newStack(cellCtx, s, addrs, peers)
+	fail := func(err error) (*results.Cell, []string) {
+		return &results.Cell{ID: c.ID, Index: c.Index, Repeat: c.Repeat, Params: c.Params, Error: err.Error(),
+			Start: time.Now(), Load: results.Load{Model: s.Load.Model, TargetRate: s.TargetRate()}}, secrets
+	}
 	if err != nil {
 		return fail(err)
 	}
-	defer st.close()
-
-	epoch := time.Now()
-	if cl != nil {
-		epoch = cl.Started() // fault windows and the schedule share a clock
-	}
-	recordFrom := epoch.Add(s.Load.Warmup)
+	recordFrom := cs.epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(s.calls.names, recordFrom)
-	rec.SetPeerCounter(peers)
-	d, err := newDriver(c, st, rec, epoch)
+	rec.SetPeerCounter(cs.peers)
+	d, err := newDriver(c, cs.stack, rec, cs.epoch)
 	if err != nil {
 		return fail(err)
 	}
-	interrupted := drive(ctx, cellCtx, d, epoch, progress)
+	interrupted := drive(ctx, cellCtx, d, cs.epoch, progress)
 	end := time.Now()
 
 	rc := rec.Cell()
@@ -151,12 +172,142 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
 	if rc.Duration > 0 {
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
-	st.fill(rc, d.workers)
-	if cl != nil {
-		fillServer(rc, cl.Stats())
+	cs.stack.fill(rc, d.workers)
+	rc.TopErrors = d.topErrors()
+	rc.Transport = transport(cs.dialer.Stats())
+	if cs.cluster != nil {
+		fillServer(rc, cs.cluster.Stats())
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, s.Load.Warmup+s.Load.Duration)
 	}
-	return rc
+	if !interrupted {
+		rc.Error = failedCell(rc)
+	}
+	return rc, secrets
+}
+
+// cellSetup is what a cell runs against: the embedded fake server (if
+// any), the dialer of its connections and its client stack.
+type cellSetup struct {
+	cluster *fakeserver.Cluster
+	dialer  *dial.Dialer
+	stack   *stack
+	peers   *results.PeerCounter
+	epoch   time.Time // the schedule's zero: the fake server's fault clock
+	tmpDir  string
+}
+
+func (cs *cellSetup) close() {
+	if cs.stack != nil {
+		cs.stack.close()
+	}
+	if cs.cluster != nil {
+		cs.cluster.Stop()
+	}
+	if cs.tmpDir != "" {
+		os.RemoveAll(cs.tmpDir)
+	}
+}
+
+// probeTimeout bounds waiting for the target before a cell's load starts.
+const probeTimeout = 10 * time.Second
+
+// setUp starts the embedded fake server (or takes the external target),
+// checks the target answers (a target that cannot be reached, or whose TLS
+// handshake fails, fails the cell with the reason before any load) and
+// builds the client stack.
+func setUp(ctx context.Context, s *Scenario) (*cellSetup, error) {
+	cs := &cellSetup{epoch: time.Now()}
+	target, cfg := s.Server.Target, s.Client.Config
+	var addrs []string
+	probe := true
+	if target.IsZero() {
+		cl, err := fakeserver.Start(ctx, s.Server.Config)
+		if err != nil {
+			return cs, err
+		}
+		cs.cluster, cs.epoch = cl, cl.Started()
+		addrs = cl.Addrs()
+		target = dial.Target{Targets: addrs}
+		if ca := cl.CAPEM(); ca != nil {
+			if cfg, err = trustCA(cs, cfg, ca); err != nil {
+				return cs, err
+			}
+		}
+		// A backend that starts down (by design) would fail the probe.
+		probe = !startsDown(s.Server.Faults)
+	}
+	md, err := dial.ExpandMetadata(s.Client.Metadata)
+	if err != nil {
+		return cs, err
+	}
+	if cs.dialer, err = cfg.NewDialer(target, md.Secret); err != nil {
+		return cs, err
+	}
+	if probe {
+		if err := cs.dialer.Probe(ctx, probeTimeout); err != nil {
+			return cs, err
+		}
+	}
+	cs.peers = results.NewPeerCounter(addrs...)
+	cs.stack, err = newStack(ctx, s, cs.dialer, md.Plain, cs.peers)
+	return cs, err
+}
+
+// trustCA makes the client trust the embedded fake server's self-signed
+// CA (when the scenario names no CA of its own).
+func trustCA(cs *cellSetup, cfg dial.Config, ca []byte) (dial.Config, error) {
+	if cfg.TLS != nil && cfg.TLS.CAFile != "" {
+		return cfg, nil
+	}
+	dir, err := os.MkdirTemp("", "grpcbench-ca-")
+	if err != nil {
+		return cfg, err
+	}
+	cs.tmpDir = dir
+	f := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(f, ca, 0o600); err != nil {
+		return cfg, err
+	}
+	t := dial.TLS{}
+	if cfg.TLS != nil {
+		t = *cfg.TLS
+	}
+	t.CAFile = f
+	cfg.TLS = &t
+	return cfg, nil
+}
+
+// startsDown reports whether a down fault holds at the start.
+func startsDown(faults []fakeserver.Fault) bool {
+	for _, f := range faults {
+		if f.Down != nil && f.Down.Active(0) {
+			return true
+		}
+	}
+	return false
+}
+
+func transport(st dial.Stats) results.Transport {
+	return results.Transport{Connections: st.Connections, DialErrors: st.DialErrors, Handshakes: st.Handshakes,
+		HandshakeErrors: st.HandshakeErrors, TLSVersion: st.TLSVersion, CipherSuite: st.CipherSuite,
+		LastError: cmp.Or(st.LastHandshakeError, st.LastDialError)}
+}
+
+// failedCell says why a cell failed although it ran: no call succeeded.
+// The reason names the most frequent error and its count.
+func failedCell(rc *results.Cell) string {
+	if rc.All == nil || rc.All.Calls == 0 {
+		return "no call completed in the recorded phase"
+	}
+	if rc.All.Calls > rc.All.Errors {
+		return ""
+	}
+	reason := "no call succeeded"
+	if len(rc.TopErrors) > 0 {
+		e := rc.TopErrors[0]
+		reason += fmt.Sprintf(": %s %q (%d of %d)", e.Code, e.Message, e.Count, rc.All.Calls)
+	}
+	return reason
 }
 
 // drive runs the driver, reporting progress about once a second. It

@@ -36,8 +36,11 @@ func ExampleFor(name string, sp *Spec) (string, error) {
 	add(root, "name", scalar(name), fmt.Sprintf("grpcbench scenario for %s (%s) — run it with: grpcbench run %s.yaml\nThe values below are examples to change; the README describes every field.", m.Name(), m.Kind(), name))
 	add(root, "seed", scalar("42"), "")
 	server := &yaml.Node{Kind: yaml.MappingNode}
-	if s.Server.Target != "" {
-		add(server, "target", scalar(s.Server.Target), "")
+	switch t := s.Server.Target; {
+	case t.Target != "":
+		add(server, "target", scalar(t.Target), "")
+	case len(t.Targets) > 0:
+		add(server, "targets", stringList(t.Targets), "")
 	}
 	switch {
 	case len(s.Server.Protoset) > 0:

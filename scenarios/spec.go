@@ -10,6 +10,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
+	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/pool"
@@ -61,9 +62,11 @@ type Scenario struct {
 
 // Server is where calls go and where their methods are described.
 type Server struct {
-	// Target is an external "host:port" (127.0.0.1 only, by load-safety
-	// rule) or empty for the embedded fake server.
-	Target string `yaml:"target"`
+	// Target is the external server: target (any gRPC target: host:port,
+	// dns:///name:port, unix:///path, …), or targets (a list of addresses
+	// behind one resolver, so balancing spreads calls over them), and
+	// authority. Empty for the embedded fake server.
+	dial.Target `yaml:",inline"`
 	// Reflection asks the server for its methods over gRPC server
 	// reflection. It is the default for calls that name a method the
 	// built-in UserService does not have when no files are given; false
@@ -166,14 +169,17 @@ type Payload struct {
 // (timeout, compression, metadata, wait_for_ready, message sizes).
 type Client struct {
 	client.CallOptions `yaml:",inline"`
+	// Config is everything about the connections but balancing: tls,
+	// credentials, insecure_credentials, conn (keepalive, windows, connect
+	// backoff, user agent) and redact.
+	dial.Config `yaml:",inline"`
 	// DecodeResponses decodes every response into its message type, so a
 	// malformed response is an error (the default). false only counts the
 	// bytes received.
 	DecodeResponses *bool `yaml:"decode_responses"`
 	// Pool is the connection pool.
 	Pool pool.Config `yaml:"pool"`
-	// LB is the balancing policy and channel options (keepalive, windows,
-	// connect backoff) of every pooled connection.
+	// LB is the balancing policy of every pooled connection.
 	LB lb.Config `yaml:"lb"`
 	// Retry, when set, retries failed calls.
 	Retry *retry.Policy `yaml:"retry"`
@@ -228,7 +234,7 @@ func (s *Scenario) withDefaults(file string) {
 		base := file[strings.LastIndex(file, "/")+1:]
 		s.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
 	}
-	if s.Server.Target == "" {
+	if s.Server.Target.IsZero() {
 		if s.Server.Backends == 0 {
 			s.Server.Backends = max(len(s.Server.Addrs), 1)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
-	"github.com/grpcbench/grpcbench/lb"
+	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/results"
 	"github.com/grpcbench/grpcbench/retry"
@@ -24,19 +24,23 @@ import (
 // worker gets its own client, retry layer and peer recording on top (see
 // workerClient), so nothing on a call's path is shared but atomics.
 type stack struct {
-	pool     *pool.Pool
-	breaker  *breaker.Breaker
-	cc       grpc.ClientConnInterface // breaker over pool, or pool
-	native   *retry.AttemptCounter    // gRPC's own retries (native mode)
-	resolver *lb.Resolver
-	retries  []*retry.Conn // wrapper mode: one per worker
+	pool    *pool.Pool
+	breaker *breaker.Breaker
+	cc      grpc.ClientConnInterface // breaker over pool, or pool
+	native  *retry.AttemptCounter    // gRPC's own retries (native mode)
+	retries []*retry.Conn            // wrapper mode: one per worker
+	// callOpts are the scenario's call options with the plain metadata
+	// (values from ${env:}/${file:} go as per-RPC credentials instead).
+	callOpts client.CallOptions
 }
 
-// newStack dials addrs with the scenario's client configuration. In native
-// retry mode gRPC retries inside the ClientConn, where only a stats.Handler
-// sees which backend each attempt reached; it counts into peers.
-func newStack(ctx context.Context, s *Scenario, addrs []string, peers *results.PeerCounter) (*stack, error) {
-	st := &stack{resolver: lb.NewStaticResolver(addrs...)}
+// newStack builds the shared layers over the dialer's connections. In
+// native retry mode gRPC retries inside the ClientConn, where only a
+// stats.Handler sees which backend each attempt reached; it counts into
+// peers.
+func newStack(ctx context.Context, s *Scenario, d *dial.Dialer, plainMD map[string]string, peers *results.PeerCounter) (*stack, error) {
+	st := &stack{callOpts: s.Client.CallOptions}
+	st.callOpts.Metadata = plainMD
 	var methodConfig []any
 	var extra []grpc.DialOption
 	if p := s.Client.Retry; p != nil && p.Mode == retry.ModeNative {
@@ -45,12 +49,12 @@ func newStack(ctx context.Context, s *Scenario, addrs []string, peers *results.P
 		extra = append(extra, st.native.DialOptions()...)
 		extra = append(extra, grpc.WithStatsHandler(peers.StatsHandler()))
 	}
-	dial, err := s.Client.LB.DialOptionsWith(methodConfig)
+	lbOpts, err := s.Client.LB.DialOptionsWith(methodConfig)
 	if err != nil {
 		return nil, fmt.Errorf("client.lb: %w", err)
 	}
-	dial = append(append(dial, extra...), st.resolver.DialOption())
-	p, err := pool.New(ctx, st.resolver.Target(), s.Client.Pool, dial...)
+	opts := append(append(d.DialOptions(), lbOpts...), extra...)
+	p, err := pool.New(ctx, d.Target(), s.Client.Pool, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func (st *stack) workerClient(s *Scenario, w *worker) (*client.Client, error) {
 		st.retries = append(st.retries, rc)
 		cc = rc
 	}
-	return client.New(cc).With(s.Client.CallOptions)
+	return client.New(cc).With(st.callOpts)
 }
 
 // fill copies the stack's counters into a cell's results.

@@ -42,16 +42,10 @@ func (v *validator) add(err error) {
 
 func (v *validator) server(s *Scenario) {
 	srv := &s.Server
-	if srv.Target != "" {
-		host, _, err := net.SplitHostPort(srv.Target)
-		switch {
-		case err != nil:
-			v.fail("server.target", "%q is not host:port", srv.Target)
-		case !isLoopback(host):
-			v.fail("server.target", "%q is not a loopback address: grpcbench sends load only to 127.0.0.1 / ::1 / localhost", srv.Target)
-		}
-		if len(srv.Faults) > 0 || srv.Backends != 0 {
-			v.fail("server", "target (an external server) cannot have backends or faults; those configure the embedded fake server")
+	v.add(field.Prefix("server", srv.Target.Validate()))
+	if !srv.Target.IsZero() {
+		if len(srv.Faults) > 0 || srv.Backends != 0 || srv.Config.TLS != nil || len(srv.Addrs) > 0 {
+			v.fail("server", "target (an external server) cannot have backends, addrs, faults or tls; those configure the embedded fake server")
 		}
 	} else {
 		for _, a := range srv.Addrs {
@@ -175,6 +169,11 @@ func (v *validator) client(s *Scenario) {
 		v.fail("client.timeout", "must not be negative")
 	}
 	v.add(field.Prefix("client", c.CallOptions.Validate()))
+	v.add(field.Prefix("client", c.Config.Validate()))
+	v.add(field.Prefix("client.metadata", c.Config.CheckMetadata(c.Metadata)))
+	for i, e := range s.Mix {
+		v.add(field.Prefix(fmt.Sprintf("mix[%d].metadata", i), c.Config.CheckMetadata(e.Metadata)))
+	}
 	v.add(field.Prefix("client.pool", c.Pool.Validate()))
 	v.add(field.Prefix("client.lb", c.LB.Validate()))
 	if c.Retry != nil {

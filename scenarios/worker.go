@@ -12,6 +12,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/calldata"
 	"github.com/grpcbench/grpcbench/client"
+	"github.com/grpcbench/grpcbench/internal/statuscode"
 	"github.com/grpcbench/grpcbench/methods"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -36,7 +37,8 @@ type worker struct {
 	mdPairs  []string
 
 	retryable  [17]bool
-	minService time.Duration // fastest reply seen (closed-model lag)
+	errs       map[results.ErrorCount]int64 // recorded failures by code and message
+	minService time.Duration                // fastest reply seen (closed-model lag)
 	completed  int64
 	gaveUp     int64 // recorded calls that failed on a retryable code
 
@@ -261,5 +263,24 @@ func (w *worker) record(ctx context.Context, err error, intended, sent, done tim
 	if int(code) < len(w.retryable) && w.retryable[code] {
 		w.gaveUp++
 	}
+	if err != nil {
+		w.tallyError(code, err)
+	}
 	w.shard.Bytes(w.st.out, w.st.in)
+}
+
+// maxErrorKinds bounds the distinct messages a worker tallies; the rest
+// count under one "other messages" entry per code.
+const maxErrorKinds = 16
+
+// tallyError counts a failed call by code and message (error path only).
+func (w *worker) tallyError(code codes.Code, err error) {
+	if w.errs == nil {
+		w.errs = make(map[results.ErrorCount]int64)
+	}
+	k := results.ErrorCount{Code: statuscode.Name(code), Message: status.Convert(err).Message()}
+	if _, seen := w.errs[k]; !seen && len(w.errs) >= maxErrorKinds {
+		k.Message = "(other messages)"
+	}
+	w.errs[k]++
 }

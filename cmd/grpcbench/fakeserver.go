@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
 )
@@ -18,13 +21,15 @@ func runFakeServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "fakeserver", "[flags]", `Serve the fault-injecting fake UserService until SIGINT or SIGTERM (or --duration),
 then print each backend's counters. One line per backend address is printed at start:
   backend 0 127.0.0.1:50051`)
-	listen := fs.String("listen", "127.0.0.1:0", "address of backend 0; with a fixed port, backend i listens on port+i")
+	listen := fs.String("listen", "127.0.0.1:0", "address of backend 0; with a fixed port, backend i listens on port+i;\n"+
+		"or one unix socket (unix:///abs/path, unix-abstract:name) for a single backend")
 	backends := fs.Int("backends", 0, "number of backends (default: the fault file's, else 1)")
 	faults := fs.String("faults", "", "fault file (YAML): a list of faults, or a server config with backends, seed, faults")
 	seed := fs.Int64("seed", 0, "seed of every random fault decision (default: the fault file's, else 0)")
 	mcs := fs.Uint32("max-concurrent-streams", 0, "HTTP/2 max concurrent streams per connection (0: unlimited)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
 	asJSON := fs.Bool("json", false, "print the final counters as JSON")
+	sec := newSecurityFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +38,9 @@ then print each backend's counters. One line per backend address is printed at s
 	}
 	if *duration < 0 {
 		return usageErrorf("--duration must not be negative, got %s", *duration)
+	}
+	if *sec.caOut != "" && !*sec.selfSigned {
+		return usageErrorf("--tls-ca-out needs --tls-self-signed")
 	}
 	var listenErr error
 	override := func(c *fakeserver.Config) {
@@ -45,6 +53,7 @@ then print each backend's counters. One line per backend address is printed at s
 		if fs.Changed("max-concurrent-streams") {
 			c.MaxConcurrentStreams = *mcs
 		}
+		sec.apply(c)
 		c.Backends = max(c.Backends, 1)
 		if c.Backends <= 64 {
 			c.Addrs, listenErr = listenAddrs(*listen, c.Backends)
@@ -78,6 +87,17 @@ then print each backend's counters. One line per backend address is printed at s
 		return failure(err)
 	}
 	defer cl.Stop()
+	if *sec.caOut != "" {
+		if err := os.WriteFile(*sec.caOut, cl.CAPEM(), 0o644); err != nil {
+			return failure(err)
+		}
+	}
+	return serve(ctx, e, cl, *duration, *asJSON)
+}
+
+// serve prints the backends' addresses, waits for ctx or duration, stops
+// the cluster and prints its counters.
+func serve(ctx context.Context, e *env, cl *fakeserver.Cluster, duration time.Duration, asJSON bool) error {
 	for i, a := range cl.Addrs() {
 		fmt.Fprintf(e.stdout, "backend %d %s\n", i, a)
 	}
@@ -85,8 +105,8 @@ then print each backend's counters. One line per backend address is printed at s
 		_ = f.Sync()
 	}
 	var timeout <-chan time.Time
-	if *duration > 0 {
-		t := time.NewTimer(*duration)
+	if duration > 0 {
+		t := time.NewTimer(duration)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -96,7 +116,7 @@ then print each backend's counters. One line per backend address is printed at s
 	}
 	st := cl.Stats()
 	cl.Stop()
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
@@ -105,8 +125,42 @@ then print each backend's counters. One line per backend address is printed at s
 	return nil
 }
 
+// securityFlags are the fake server's TLS and token flags.
+type securityFlags struct {
+	cert, key, clientCA, caOut, tokenEnv *string
+	selfSigned                           *bool
+}
+
+func newSecurityFlags(fs *pflag.FlagSet) securityFlags {
+	return securityFlags{
+		cert:       fs.String("tls-cert", "", "serve TLS with this certificate (PEM); needs --tls-key"),
+		key:        fs.String("tls-key", "", "private key (PEM) of --tls-cert"),
+		clientCA:   fs.String("client-ca", "", "require client certificates signed by these CAs (PEM): mutual TLS"),
+		selfSigned: fs.Bool("tls-self-signed", false, "serve TLS with a CA and certificate for 127.0.0.1, ::1, localhost made at start"),
+		caOut:      fs.String("tls-ca-out", "", "with --tls-self-signed, write the CA certificate (PEM) here for clients to trust"),
+		tokenEnv: fs.String("require-token-env", "", "refuse UserService calls without \"authorization: Bearer <token>\" "+
+			"(UNAUTHENTICATED),\nthe token read from this environment variable"),
+	}
+}
+
+// apply sets the TLS and token configuration the flags ask for.
+func (f securityFlags) apply(c *fakeserver.Config) {
+	if *f.cert != "" || *f.key != "" || *f.clientCA != "" || *f.selfSigned {
+		c.TLS = &fakeserver.TLS{CertFile: *f.cert, KeyFile: *f.key, ClientCAFile: *f.clientCA, SelfSigned: *f.selfSigned}
+	}
+	if *f.tokenEnv != "" {
+		c.RequireToken = &fakeserver.RequireToken{Env: *f.tokenEnv}
+	}
+}
+
 // listenAddrs expands the address of backend 0 into n addresses.
 func listenAddrs(listen string, n int) ([]string, error) {
+	if strings.HasPrefix(listen, "unix:") || strings.HasPrefix(listen, "unix-abstract:") {
+		if n != 1 {
+			return nil, fmt.Errorf("--listen %q: a unix socket serves one backend, not %d", listen, n)
+		}
+		return []string{listen}, nil
+	}
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)

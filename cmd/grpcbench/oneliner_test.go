@@ -92,7 +92,7 @@ func TestOneLineErrors(t *testing.T) {
 		{"no file, no call", []string{"--rate", "10"}, exitUsage, "needs a scenario file, or --call"},
 		{"reflection not served", []string{"--target", noRefl, "--call", "grpc.testing.TestService/UnaryCall"}, exitUsage,
 			"the server does not serve reflection: give server.proto or server.protoset"},
-		{"unreachable", []string{"--target", closed, "--call", "x.v1.S/M"}, exitFailure, "the target cannot be reached"},
+		{"unreachable", []string{"--target", closed, "--call", "x.v1.S/M"}, exitFailure, "cannot reach: connection error"},
 		{"bad data names the flag", []string{"--call", "GetUser", "--data", `{"user": 1}`}, exitUsage,
 			`(--data): mix[0].data.user: the message grpcbench.user.v1.GetUserRequest has no field "user"`},
 		{"bad metadata", []string{"--call", "GetUser", "--metadata", "novalue"}, exitUsage, `--metadata "novalue": want key=value`},
