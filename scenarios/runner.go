@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,19 @@ type Options struct {
 	Progress func(Event)
 	// Args are the command line, for the results' provenance.
 	Args []string
+	// Shard, when Count > 1, runs only this shard's part of every cell
+	// (Scenario.Sharded); the results record it.
+	Shard Shard
+	// StartAt, when set, starts cell k at its place on the common schedule
+	// CellStarts(StartAt, cells, CellGap), so shards line up.
+	StartAt time.Time
+	// CellGap is the setup time between cells on that schedule (default
+	// DefaultCellGap).
+	CellGap time.Duration
+	// Observe, when set, is called on the runner's goroutine before each
+	// cell's load starts; the function it returns (if not nil) is called
+	// with the finished cell, after its recorder delivered its last second.
+	Observe func(Watch) (done func(*results.Cell))
 }
 
 // Run executes every cell of the spec in order and returns the results.
@@ -57,9 +71,13 @@ type Options struct {
 // returned marked partial (with a nil error): they are valid results.
 func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 	cells, err := sp.Expand()
+	if err == nil {
+		cells, err = ShardCells(cells, opts.Shard)
+	}
 	if err != nil {
 		return nil, err
 	}
+	starts := CellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
 	run := &results.Run{
 		Schema:     results.Schema,
 		Name:       sp.Scenario.Name,
@@ -67,10 +85,13 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 		Provenance: results.CollectProvenance(opts.Args),
 		Scenario:   sp.Scenario.Resolved(),
 		Dimensions: sp.Dimensions(),
+		// Shard and ScenarioHash let Merge check it combines shards of one scenario.
+		Shard:        shardInfo(opts.Shard),
+		ScenarioHash: sp.Scenario.Hash(),
 	}
 	var failed []string
 	for i, c := range cells {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (starts != nil && !waitUntil(ctx, starts[i])) {
 			run.Partial = true
 			break
 		}
@@ -82,7 +103,7 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 				ev.Cell, ev.Cells, ev.ID = i, len(cells), c.ID
 				opts.Progress(ev)
 			}
-		})
+		}, opts.Observe)
 		run.Cells = append(run.Cells, rc)
 		if rc.Partial {
 			run.Partial = true
@@ -147,7 +168,7 @@ func buildStack(ctx context.Context, s *Scenario, addrs []string) (*stack, error
 
 // runCell runs one cell and returns its results; failures are in
 // Cell.Error.
-func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
+func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Watch) func(*results.Cell)) *results.Cell {
 	s := c.Scenario
 	fail := func(err error) *results.Cell {
 		return &results.Cell{ID: c.ID, Index: c.Index, Repeat: c.Repeat, Params: c.Params, Error: err.Error(),
@@ -182,6 +203,11 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
 	ld, err := newLoad(s, st, rec, epoch)
 	if err != nil {
 		return fail(err)
+	}
+
+	var observed func(*results.Cell)
+	if observe != nil {
+		observed = observe(Watch{Cell: c, Recorder: rec, Stack: func() StackGauges { return gauges(st, ld) }})
 	}
 
 	done := make(chan struct{})
@@ -241,6 +267,9 @@ loop:
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, total)
 	} else {
 		fillPeers(rc, st.peers)
+	}
+	if observed != nil {
+		observed(rc)
 	}
 	return rc
 }
