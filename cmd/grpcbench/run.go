@@ -26,6 +26,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	sets := fs.StringArray("set", nil, "override a scenario field, e.g. --set client.pool.size=8 (repeatable)")
 	reportDir := fs.String("report", "", "also write an HTML/PNG report into this directory")
 	quiet := fs.BoolP("quiet", "q", false, "no progress output")
+	scale := addScaleFlags(fs) // run_scale.go: --shard(s), --start-at/in, --metrics-addr, --hlog
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +37,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts := scenarios.Options{Args: os.Args}
+	stop, err := scale.apply(ctx, e, sp, cells, &opts)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	var prog progress
 	switch {
 	case *quiet:
@@ -45,7 +52,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	default:
 		prog = &lineProgress{w: e.stderr}
 	}
-	run, runErr := scenarios.Run(ctx, sp, scenarios.Options{Progress: prog.event, Args: os.Args})
+	opts.Progress = prog.event
+	run, runErr := scenarios.Run(ctx, sp, opts)
 	prog.wait()
 	if run == nil {
 		return failure(runErr)
