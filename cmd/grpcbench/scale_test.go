@@ -320,4 +320,3 @@ func TestHlogName(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
-
