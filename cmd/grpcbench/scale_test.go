@@ -39,7 +39,7 @@ func (w withBinary) Run() int {
 }
 
 // grpcbenchBinary builds the binary once (go build) and returns its path.
-func grpcbenchBinary(t *testing.T) string {
+func grpcbenchBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -66,7 +66,7 @@ type process struct {
 	done   chan error
 }
 
-func startProcess(t *testing.T, env []string, args ...string) *process {
+func startProcess(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(grpcbenchBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -85,7 +85,7 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 }
 
 // wait waits for the process to exit (bounded) and returns its exit code.
-func (p *process) wait(t *testing.T, limit time.Duration) int {
+func (p *process) wait(t testing.TB, limit time.Duration) int {
 	t.Helper()
 	select {
 	case err := <-p.done:
