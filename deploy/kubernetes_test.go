@@ -112,8 +112,16 @@ func TestManifestsWiring(t *testing.T) {
 	if shards == nil || report == nil {
 		t.Fatalf("jobs %v", m.jobs)
 	}
+	n, c := checkIndexedJob(t, shards)
+	checkScenario(t, m, shards.Spec.Template.Spec, c, n)
+	checkReportJob(t, m, shards.Spec.Template.Spec, c, report, n)
+}
 
-	// The Indexed Job: N = completions = parallelism = --shards.
+// checkIndexedJob checks the shards Job: N = completions = parallelism =
+// --shards, the index and start from the environment. It returns N and
+// the shard container.
+func checkIndexedJob(t *testing.T, shards *batchv1.Job) (int, corev1.Container) {
+	t.Helper()
 	js := shards.Spec
 	if js.CompletionMode == nil || *js.CompletionMode != batchv1.IndexedCompletion || js.Completions == nil || js.Parallelism == nil {
 		t.Fatalf("shards job: completionMode %v completions %v parallelism %v", js.CompletionMode, js.Completions, js.Parallelism)
@@ -130,7 +138,6 @@ func TestManifestsWiring(t *testing.T) {
 	if c.Args[0] != "run" || flag(c.Args, "--shards") != strconv.Itoa(n) || slices.Contains(c.Args, "--shard") {
 		t.Fatalf("shard args %q: want run … --shards %d (the index from the environment)", c.Args, n)
 	}
-
 	// Every $(VAR) in the args is defined in the env; the index comes from
 	// the Job's completion-index annotation, the start from a ConfigMap.
 	env := map[string]corev1.EnvVar{}
@@ -154,9 +161,13 @@ func TestManifestsWiring(t *testing.T) {
 	if st := env["START_AT"].ValueFrom; st == nil || st.ConfigMapKeyRef == nil || st.ConfigMapKeyRef.Key != "start-at" {
 		t.Errorf("START_AT = %+v", env["START_AT"])
 	}
+	return n, c
+}
 
-	// The scenario file is the ConfigMap's key, mounted; it is valid and
-	// splits over N shards.
+// checkScenario: the scenario file is the ConfigMap's key, mounted; it is
+// valid and splits over N shards.
+func checkScenario(t *testing.T, m *manifests, pod corev1.PodSpec, c corev1.Container, n int) {
+	t.Helper()
 	vol, key := hostPath(t, c, c.Args[1])
 	cmName := volumeSource(t, pod, vol).ConfigMap
 	if cmName == nil || m.configMaps[cmName.Name] == nil {
@@ -176,9 +187,12 @@ func TestManifestsWiring(t *testing.T) {
 			t.Errorf("shard %d/%d: %v", i, n, err)
 		}
 	}
+}
 
-	// The shards write to the PVC; the report Job merges exactly those
-	// files from the same PVC, then reports the merged file.
+// checkReportJob: the shards write to the PVC; the report Job merges
+// exactly those files from the same PVC, then reports the merged file.
+func checkReportJob(t *testing.T, m *manifests, pod corev1.PodSpec, c corev1.Container, report *batchv1.Job, n int) {
+	t.Helper()
 	out := flag(c.Args, "-o")
 	resVol, pattern := hostPath(t, c, out)
 	claim := volumeSource(t, pod, resVol).PersistentVolumeClaim

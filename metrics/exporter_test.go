@@ -128,6 +128,16 @@ func TestExporterFollowsTheRecorder(t *testing.T) {
 	cell.Done()
 
 	fams := parse(t, scrape(t, srv.URL(), ""))
+	checkFinal(t, fams, c, methods, labels)
+	om := scrape(t, srv.URL(), "application/openmetrics-text; version=1.0.0")
+	if !strings.HasSuffix(om, "# EOF\n") || !strings.Contains(om, "# TYPE grpcbench_calls counter") {
+		t.Errorf("OpenMetrics exposition:\n%.600s", om)
+	}
+}
+
+// checkFinal compares a finished cell's metrics with its results.
+func checkFinal(t *testing.T, fams map[string]*dto.MetricFamily, c *results.Cell, methods []string, labels map[string]string) {
+	t.Helper()
 	for _, name := range methods {
 		l := map[string]string{"cell": "pool.size=2#1", "method": name}
 		ms := c.Methods[name]
@@ -172,9 +182,5 @@ func TestExporterFollowsTheRecorder(t *testing.T) {
 	}
 	if value(fams, "process_cpu_seconds_total", nil) <= 0 {
 		t.Error("no process CPU metric")
-	}
-	om := scrape(t, srv.URL(), "application/openmetrics-text; version=1.0.0")
-	if !strings.HasSuffix(om, "# EOF\n") || !strings.Contains(om, "# TYPE grpcbench_calls counter") {
-		t.Errorf("OpenMetrics exposition:\n%.600s", om)
 	}
 }

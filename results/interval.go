@@ -41,8 +41,9 @@ type IntervalMethod struct {
 // goroutine of the worker that completed the second (or the caller of
 // [Recorder.Cell] for the last seconds), in increasing T except for late
 // deliveries: it must return quickly (hand heavy work to another goroutine)
-// and must not call the recorder. Seconds delivered before fn subscribed
-// are not delivered again.
+// and must not call the recorder. Subscribe before recording starts (the
+// runner does, before its workers): calls recorded before fn subscribed
+// may be delivered in part or not at all.
 //
 // Subscribing costs the workers nothing per call: each shard already hands
 // its finished second to the recorder once per second, and the per-method

@@ -21,49 +21,8 @@ client: {pool: {size: 2}, breaker: {failure_threshold: 1000}, retry: {max_attemp
 matrix: {client.pool.size: [1, 2]}
 `)
 	start := time.Now().Add(300 * time.Millisecond)
-	type seen struct {
-		calls   int64
-		seconds map[int]bool
-		gauges  StackGauges
-		done    *results.Cell
-	}
-	var mu sync.Mutex
 	var cells []*seen
-	observe := func(w Watch) func(*results.Cell) {
-		s := &seen{seconds: map[int]bool{}}
-		cells = append(cells, s)
-		w.Recorder.OnInterval(func(iv results.Interval) {
-			mu.Lock()
-			defer mu.Unlock()
-			s.seconds[iv.T] = true
-			for _, m := range iv.Methods {
-				s.calls += m.Calls
-			}
-		})
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			// Read the gauges from another goroutine while the cell runs.
-			for {
-				g := w.Stack()
-				mu.Lock()
-				if g.Sent > 0 {
-					s.gauges = g
-				}
-				mu.Unlock()
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		})
-		return func(rc *results.Cell) {
-			close(stop)
-			wg.Wait()
-			s.done = rc
-		}
-	}
+	observe := watcher(&cells)
 	run, err := Run(context.Background(), sp, Options{Shard: Shard{1, 2}, StartAt: start, CellGap: 500 * time.Millisecond, Observe: observe})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +53,55 @@ matrix: {client.pool.size: [1, 2]}
 		}
 		if g.Breaker != "closed" || g.TargetRate != 200 || conns != k+1 || g.Sent > rc.Load.Sent || g.InFlight < 0 {
 			t.Errorf("cell %d gauges %+v (cell sent %d)", k, g, rc.Load.Sent)
+		}
+	}
+}
+
+// seen is what the observer of one cell saw.
+type seen struct {
+	calls   int64
+	seconds map[int]bool
+	gauges  StackGauges
+	done    *results.Cell
+	mu      sync.Mutex
+}
+
+// watcher returns an Options.Observe that subscribes to each cell's
+// intervals, reads its stack from another goroutine while it runs, and
+// appends what it saw to cells.
+func watcher(cells *[]*seen) func(Watch) func(*results.Cell) {
+	return func(w Watch) func(*results.Cell) {
+		s := &seen{seconds: map[int]bool{}}
+		*cells = append(*cells, s)
+		w.Recorder.OnInterval(func(iv results.Interval) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.seconds[iv.T] = true
+			for _, m := range iv.Methods {
+				s.calls += m.Calls
+			}
+		})
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				g := w.Stack()
+				s.mu.Lock()
+				if g.Sent > 0 {
+					s.gauges = g
+				}
+				s.mu.Unlock()
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		})
+		return func(rc *results.Cell) {
+			close(stop)
+			wg.Wait()
+			s.done = rc
 		}
 	}
 }

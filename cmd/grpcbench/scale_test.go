@@ -128,6 +128,40 @@ func TestShardProcessesMergeExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	files, otherFile := runShardProcesses(t, dir, sc, other)
+
+	merged := filepath.Join(dir, "merged.json")
+	code, out, errs := runCLI(ctx, "merge", files[2], files[0], files[1], "-o", merged)
+	if code != exitOK || !strings.Contains(out, "merged 3 files (3 of 3 shards), 1 cells") {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, out, errs)
+	}
+	m, err := results.ReadFile(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards []*results.Run
+	for i, f := range files {
+		r, err := results.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Shard == nil || *r.Shard != (results.ShardInfo{Index: i, Count: 3}) || r.ScenarioHash != m.ScenarioHash || r.ScenarioHash == "" {
+			t.Fatalf("%s: shard %v hash %q (merged %q)", f, r.Shard, r.ScenarioHash, m.ScenarioHash)
+		}
+		shards = append(shards, r)
+	}
+	checkMergedSums(t, m.Cells[0], shards)
+	checkMergedServer(t, m.Cells[0], addr, cl.Stats().Backends[0])
+	checkMergedSeries(t, m.Cells[0], shards, rate, seconds)
+
+	checkMergeRefusals(t, dir, files, otherFile)
+}
+
+// runShardProcesses runs shards 0–2 of sc together, shard 2 taking its
+// index from the environment, and shard 1/3 of the other scenario; it
+// returns the shards' results files and the other one.
+func runShardProcesses(t *testing.T, dir, sc, other string) ([]string, string) {
+	t.Helper()
 	// One start time for all: --start-in would count from each process's
 	// own start, which a loaded machine can delay by hundreds of
 	// milliseconds (TestMetricsLiveDuringRun runs --start-in).
@@ -157,32 +191,14 @@ func TestShardProcessesMergeExactly(t *testing.T) {
 	if !strings.Contains(procs[0].stderr.String(), "shard 0/3: starting at ") {
 		t.Errorf("no start line: %s", procs[0].stderr.String())
 	}
+	return files, otherFile
+}
 
-	merged := filepath.Join(dir, "merged.json")
-	code, out, errs := runCLI(ctx, "merge", files[2], files[0], files[1], "-o", merged)
-	if code != exitOK || !strings.Contains(out, "merged 3 files (3 of 3 shards), 1 cells") {
-		t.Fatalf("merge: exit %d\n%s\n%s", code, out, errs)
-	}
-	m, err := results.ReadFile(merged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shards []*results.Run
-	for i, f := range files {
-		r, err := results.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Shard == nil || *r.Shard != (results.ShardInfo{Index: i, Count: 3}) || r.ScenarioHash != m.ScenarioHash || r.ScenarioHash == "" {
-			t.Fatalf("%s: shard %v hash %q (merged %q)", f, r.Shard, r.ScenarioHash, m.ScenarioHash)
-		}
-		shards = append(shards, r)
-	}
-	checkMergedSums(t, m.Cells[0], shards)
-	checkMergedServer(t, m.Cells[0], addr, cl.Stats().Backends[0])
-	checkMergedSeries(t, m.Cells[0], shards, rate, seconds)
-
-	// Refusals name the file and exit 2, before writing anything.
+// checkMergeRefusals: merges of the wrong inputs name the file and exit 2,
+// before writing anything; --allow-missing merges what is there.
+func checkMergeRefusals(t *testing.T, dir string, files []string, otherFile string) {
+	t.Helper()
+	ctx := context.Background()
 	bad := filepath.Join(dir, "bad.json")
 	for _, tt := range []struct {
 		name  string
@@ -203,7 +219,7 @@ func TestShardProcessesMergeExactly(t *testing.T) {
 	if _, err := os.Stat(bad); !os.IsNotExist(err) {
 		t.Errorf("a refused merge wrote %s", bad)
 	}
-	code, out, errs = runCLI(ctx, "merge", "--allow-missing", files[0], files[2], "-o", bad)
+	code, out, errs := runCLI(ctx, "merge", "--allow-missing", files[0], files[2], "-o", bad)
 	if code != exitOK || !strings.Contains(out, "(2 of 3 shards)") {
 		t.Fatalf("--allow-missing: exit %d %s %s", code, out, errs)
 	}
