@@ -12,7 +12,7 @@ FUZZTIME ?= 5s
 # Benchmarks run each case this long.
 BENCHTIME ?= 1s
 
-.PHONY: all build test lint race fuzz tools proto proto-check bench demo gate-trust clean
+.PHONY: all build test lint race fuzz tools proto proto-check bench bench-shards demo gate-trust clean
 
 all: build
 
@@ -32,6 +32,7 @@ lint:
 
 race:
 	$(GO) test -race -timeout 15m ./...
+	cd deploy && $(GO) test ./...
 
 ## fuzz: a short smoke run of every fuzz target.
 fuzz:
@@ -72,6 +73,16 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
 	$(GO) test -run '^$$' -bench 'Layers' -benchmem -benchtime $(BENCHTIME) ./scenarios
 	$(GO) test -run '^$$' -bench 'Throughput|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
+
+## bench-shards: 1, 2 and 4 shard processes at a total rate (merged rate error,
+## p50/p99, CPU per call) and --metrics-addr off/on CPU per call, in pairs.
+## Wall clock: run on a quiet machine. SHARDS_RATE calls/s, SHARDS_DURATION, SHARDS_PAIRS.
+SHARDS_RATE ?= 20000
+SHARDS_DURATION ?= 20s
+SHARDS_PAIRS ?= 8
+bench-shards:
+	GRPCBENCH_BENCH_RATE=$(SHARDS_RATE) GRPCBENCH_BENCH_DURATION=$(SHARDS_DURATION) GRPCBENCH_BENCH_PAIRS=$(SHARDS_PAIRS) \
+	  $(GO) test -run '^$$' -bench 'Shards|MetricsOverhead' -benchtime 1x -timeout 60m ./cmd/grpcbench
 
 ## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build

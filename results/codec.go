@@ -90,6 +90,9 @@ func (r *Run) Validate() error {
 	if r.Schema != Schema {
 		errs = append(errs, fmt.Errorf("schema: %q is not %q", r.Schema, Schema))
 	}
+	if sh := r.Shard; sh != nil && (sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count) {
+		errs = append(errs, fmt.Errorf("shard: index %d is not in [0, count=%d)", sh.Index, sh.Count))
+	}
 	seen := make(map[string]int, len(r.Cells))
 	for i, c := range r.Cells {
 		p := fmt.Sprintf("cells[%d]", i)

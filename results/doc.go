@@ -30,12 +30,19 @@
 // [Recorder.Cell] merges the shards exactly (histograms are added). While the
 // run is in progress, [Recorder.Live] returns an approximate snapshot for a
 // progress display, read from per-shard atomic counters without stopping the
-// writers.
+// writers. The one-second series is kept per method: a Shard hands each
+// finished second to the recorder once per second (never per call), and
+// [Recorder.OnInterval] subscribers (live metrics, interval logs) receive every
+// complete second per method; summed over a cell, the intervals equal the
+// cell's per-method counts exactly.
 //
 // # Files
 //
 // [Encode], [Decode], [WriteFile] (atomic: temporary file, fsync, rename) and
 // [ReadFile] handle the versioned JSON format ([Schema]). [Merge] combines runs
-// from several shards: cells with the same ID have their histograms added and
-// their counters summed; percentiles are never averaged.
+// from several load generators: cells with the same ID have their histograms
+// added and their counters summed; percentiles are never averaged. Runs that
+// are shards of a sharded run (Run.Shard) must be distinct shards of one
+// scenario (the same Run.ScenarioHash and shard count) and all present unless
+// [MergeOptions].AllowMissing; an [*InputError] names the input refused.
 package results

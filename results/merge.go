@@ -19,20 +19,32 @@ import (
 // averaged.
 //
 // The runs must share the scenario name and dimensions, and cells with the
-// same ID must share params and load model. The inputs are not modified. The
-// result takes its provenance and scenario from the first run and is partial
-// if any input is.
-func Merge(runs ...*Run) (*Run, error) {
+// same ID must share params and load model. When any run is a shard
+// (Run.Shard set), every run must be a distinct shard of one sharded run
+// (see [MergeWith]). The inputs are not modified. The result takes its
+// provenance and scenario from the first run and is partial if any input
+// is. An error caused by one input is an [*InputError] naming it.
+func Merge(runs ...*Run) (*Run, error) { return MergeWith(MergeOptions{}, runs...) }
+
+// MergeWith is [Merge] with options. Shards of a sharded run must all
+// carry the same ScenarioHash and shard count, distinct indexes, and (unless
+// opts.AllowMissing) every index from 0 to count−1. The merged run records
+// the shards it combines in Run.Shards and is partial when some are missing.
+func MergeWith(opts MergeOptions, runs ...*Run) (*Run, error) {
 	if len(runs) == 0 {
 		return nil, errors.New("results: merge: no runs")
 	}
 	for i, r := range runs {
 		if r == nil {
-			return nil, fmt.Errorf("results: merge: run %d is nil", i)
+			return nil, &InputError{i, errors.New("is nil")}
 		}
 		if r.Schema != Schema && r.Schema != "" {
-			return nil, fmt.Errorf("results: merge: run %d: schema %q is not %q", i, r.Schema, Schema)
+			return nil, &InputError{i, fmt.Errorf("schema %q is not %q", r.Schema, Schema)}
 		}
+	}
+	shards, err := checkShards(runs, opts)
+	if err != nil {
+		return nil, err
 	}
 	first := runs[0]
 	out := &Run{
@@ -45,14 +57,18 @@ func Merge(runs ...*Run) (*Run, error) {
 		Dimensions: slices.Clone(first.Dimensions),
 	}
 	out.Provenance.Args = slices.Clone(first.Provenance.Args)
+	out.ScenarioHash, out.Shards = sameHash(runs), shards
+	if len(shards) > 0 && len(shards) < shards[0].Count {
+		out.Partial = true
+	}
 	byID := map[string][]*Cell{}
 	var order []string
 	for i, r := range runs {
 		if r.Name != first.Name {
-			return nil, fmt.Errorf("results: merge: run %d is scenario %q, run 0 is %q", i, r.Name, first.Name)
+			return nil, &InputError{i, fmt.Errorf("is scenario %q, the first input is %q", r.Name, first.Name)}
 		}
 		if !slices.Equal(r.Dimensions, first.Dimensions) {
-			return nil, fmt.Errorf("results: merge: run %d has dimensions %v, run 0 has %v", i, r.Dimensions, first.Dimensions)
+			return nil, &InputError{i, fmt.Errorf("has dimensions %v, the first input has %v", r.Dimensions, first.Dimensions)}
 		}
 		out.Partial = out.Partial || r.Partial
 		if !r.Started.IsZero() && (out.Started.IsZero() || r.Started.Before(out.Started)) {
@@ -63,7 +79,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		}
 		for j, c := range r.Cells {
 			if c == nil {
-				return nil, fmt.Errorf("results: merge: run %d: cells[%d] is nil", i, j)
+				return nil, &InputError{i, fmt.Errorf("cells[%d] is nil", j)}
 			}
 			if _, ok := byID[c.ID]; !ok {
 				order = append(order, c.ID)

@@ -125,7 +125,7 @@ func TestMergeErrors(t *testing.T) {
 		want string
 	}{
 		{"no runs", nil, "no runs"},
-		{"nil run", []*results.Run{ok(), nil}, "run 1 is nil"},
+		{"nil run", []*results.Run{ok(), nil}, "input 1 is nil"},
 		{"foreign schema", []*results.Run{ok(), {Schema: "x"}}, `schema "x"`},
 		{"different scenarios", []*results.Run{ok(), {Name: "t"}}, `scenario "t"`},
 		{"different dimensions", []*results.Run{ok(), {Name: "s", Dimensions: []string{"a"}}}, "dimensions"},

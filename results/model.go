@@ -34,6 +34,16 @@ type Run struct {
 	// Dimensions are the matrix paths in order, e.g. "client.pool.size".
 	// Every cell has one Param per dimension, in this order.
 	Dimensions []string `json:"dimensions,omitempty"`
+	// ScenarioHash identifies the resolved scenario before sharding
+	// ("sha256:…" of its canonical JSON): runs with equal hashes ran the
+	// same scenario with the same overrides.
+	ScenarioHash string `json:"scenario_hash,omitempty"`
+	// Shard is set when the run is one load generator's part of a sharded
+	// run (grpcbench run --shard I/N).
+	Shard *ShardInfo `json:"shard,omitempty"`
+	// Shards lists the shards a merged run combines, by index (set by
+	// [Merge]; fewer than Count when some were allowed to be missing).
+	Shards []ShardInfo `json:"shards,omitempty"`
 	// Cells are the matrix points × repeats, in execution order.
 	Cells []*Cell `json:"cells"`
 }

@@ -48,6 +48,8 @@ type Recorder struct {
 	sealed []sealedSecond
 	open   []int // indexes of sealed seconds still held as histograms
 	newest int
+	// subs receive each second, per method, when it is finalized.
+	subs []func(Interval)
 }
 
 // sealLag is how many seconds behind the newest sealed second a second
@@ -62,6 +64,9 @@ type sealedSecond struct {
 	h             *Histogram // nil when finalized or empty
 	done          Second     // the summary, when finalized
 	final         bool
+	// detail is the per-method data not yet handed to subscribers (nil
+	// without subscribers).
+	detail []methodSecond
 }
 
 // NewRecorder returns a Recorder for the given method short names; a Shard's
@@ -86,7 +91,8 @@ func (r *Recorder) Start() time.Time { return r.start }
 // Shard returns a new shard for one worker. Call it once per worker, not per
 // call: a shard holds that worker's histograms until Cell merges them.
 func (r *Recorder) Shard() *Shard {
-	s := &Shard{methods: make([]shardMethod, len(r.methods)), live: new(liveCounters), r: r, cur: -1}
+	s := &Shard{methods: make([]shardMethod, len(r.methods)), live: new(liveCounters), r: r, cur: -1,
+		curSec: newSecond(len(r.methods)), lateSec: newSecond(len(r.methods))}
 	r.mu.Lock()
 	r.shards = append(r.shards, s)
 	r.mu.Unlock()
@@ -130,10 +136,41 @@ type shardMethod struct {
 	rtt           Histogram
 }
 
-// second aggregates one second of one shard's series.
+// second aggregates one second of one shard's series, per method.
 type second struct {
-	calls, errors int64
-	h             *hdrhistogram.PackedHistogram
+	calls   int64
+	methods []methodSecond
+}
+
+// methodSecond is one method's calls in one second.
+type methodSecond struct {
+	// codes counts calls by status code; the last slot counts codes beyond
+	// the standard ones.
+	codes [numCodes + 1]int64
+	// h is their latency (SeriesDigits), allocated on first use.
+	h *hdrhistogram.PackedHistogram
+}
+
+func newSecond(methods int) second { return second{methods: make([]methodSecond, methods)} }
+
+// reset empties the second for reuse, keeping its histograms' memory.
+func (sc *second) reset() {
+	sc.calls = 0
+	for i := range sc.methods {
+		m := &sc.methods[i]
+		if m.h != nil {
+			m.codes = [numCodes + 1]int64{}
+			m.h.Reset()
+		}
+	}
+}
+
+// calls returns the number of calls counted in m.
+func (m *methodSecond) calls() int64 {
+	if m.h == nil {
+		return 0
+	}
+	return m.h.TotalCount()
 }
 
 // Call records one finished call of method with its final status code, its
@@ -180,18 +217,16 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 		sc = &s.lateSec
 	}
 	sc.calls++
-	if isErr {
-		sc.errors++
-	}
-	if sc.h == nil {
-		sc.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, SeriesDigits)
+	ms := &sc.methods[method]
+	ms.codes[min(int(code), numCodes)]++
+	if ms.h == nil {
+		ms.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, SeriesDigits)
 	}
 	v, _ := clampMicros(latency, HistogramMax)
-	_ = sc.h.RecordValue(v) // in range: cannot fail
+	_ = ms.h.RecordValue(v) // in range: cannot fail
 	if sc == &s.lateSec {
 		s.r.addSecond(sec, sc)
-		sc.calls, sc.errors = 0, 0
-		sc.h.Reset()
+		sc.reset()
 	}
 
 	s.live.record(v, isErr)
@@ -204,8 +239,7 @@ func (s *Shard) seal() {
 		return
 	}
 	s.r.addSecond(s.cur, &s.curSec)
-	s.curSec.calls, s.curSec.errors = 0, 0
-	s.curSec.h.Reset()
+	s.curSec.reset()
 }
 
 // addSecond merges one shard's second t into the series and finalizes
@@ -217,31 +251,49 @@ func (r *Recorder) addSecond(t int, sc *second) {
 		r.sealed = append(r.sealed, sealedSecond{})
 	}
 	acc := &r.sealed[t]
-	acc.calls += sc.calls
-	acc.errors += sc.errors
 	switch {
 	case acc.final:
 		// A late shard: reopen the finalized second by decoding it; it is
 		// finalized again when the series moves on.
 		h, err := DecodeHistogram(acc.done.HDR)
 		if err != nil {
-			h = &Histogram{digits: SeriesDigits}
+			h = newHistogramDigits(SeriesDigits)
 		}
-		h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
 		acc.h, acc.final = h, false
 		r.open = append(r.open, t)
 	case acc.h == nil:
-		acc.h = &Histogram{h: sc.h.Clone(), digits: SeriesDigits}
+		acc.h = newHistogramDigits(SeriesDigits)
 		r.open = append(r.open, t)
-	default:
-		acc.h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
+	}
+	acc.calls += sc.calls
+	for i := range sc.methods {
+		m := &sc.methods[i]
+		n := m.calls()
+		if n == 0 {
+			continue
+		}
+		acc.errors += n - m.codes[codes.OK]
+		acc.h.Merge(&Histogram{h: m.h, digits: SeriesDigits})
+		if len(r.subs) > 0 {
+			if acc.detail == nil {
+				acc.detail = make([]methodSecond, len(sc.methods))
+			}
+			d := &acc.detail[i]
+			for c, k := range m.codes {
+				d.codes[c] += k
+			}
+			if d.h == nil {
+				d.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, SeriesDigits)
+			}
+			d.h.Merge(m.h)
+		}
 	}
 	if t > r.newest {
 		r.newest = t
 		keep := r.open[:0]
 		for _, i := range r.open {
 			if i < t-sealLag {
-				finalize(i, &r.sealed[i])
+				r.finalize(i)
 			} else {
 				keep = append(keep, i)
 			}
@@ -250,13 +302,59 @@ func (r *Recorder) addSecond(t int, sc *second) {
 	}
 }
 
-// finalize reduces an open second to its summary and encoding.
-func finalize(t int, acc *sealedSecond) {
+// finalize reduces open second t to its summary and encoding, and hands
+// its per-method detail to the subscribers. r.smu is held.
+func (r *Recorder) finalize(t int) {
+	acc := &r.sealed[t]
 	acc.done = Second{T: t, Calls: acc.calls, Errors: acc.errors}
 	if acc.h != nil && acc.h.Count() > 0 {
 		fillSecond(&acc.done, acc.h)
 	}
 	acc.h, acc.final = nil, true
+	if acc.detail == nil {
+		return
+	}
+	iv := Interval{T: t, Methods: make([]IntervalMethod, len(acc.detail))}
+	for i := range acc.detail {
+		d := &acc.detail[i]
+		n := d.calls()
+		if n == 0 {
+			continue
+		}
+		im := &iv.Methods[i]
+		im.Calls, im.Errors = n, n-d.codes[codes.OK]
+		im.Codes = make(map[string]int64, 2)
+		for c, k := range d.codes {
+			if k == 0 {
+				continue
+			}
+			name := OtherCodes
+			if c < numCodes {
+				name = statuscode.Name(codes.Code(c))
+			}
+			im.Codes[name] += k
+		}
+		im.Latency = &Histogram{h: d.h, digits: SeriesDigits}
+	}
+	acc.detail = nil
+	for _, fn := range r.subs {
+		fn(iv)
+	}
+}
+
+// flush hands every shard's unfinished second to the series and finalizes
+// every open second, in order. The shards' workers must have stopped.
+func (r *Recorder) flush(shards []*Shard) {
+	for _, s := range shards {
+		s.seal()
+	}
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	slices.Sort(r.open)
+	for _, i := range r.open {
+		r.finalize(i)
+	}
+	r.open = r.open[:0]
 }
 
 // Attempt records the latency of one attempt of a call of method.
@@ -315,12 +413,15 @@ func (s *Shard) Peer(addr string) {
 // Params, Duration, the remaining Load fields, Breaker, Pool, server-side
 // Backend counters, Faults) from the runner and the client stack.
 //
-// Cell must be called after every shard's worker has stopped. It does not
-// modify the shards, so it may be called again.
+// Cell must be called after every shard's worker has stopped. It first
+// hands every shard's unfinished second to the series, which delivers the
+// cell's last seconds to OnInterval subscribers; it may be called again
+// (with the same result).
 func (r *Recorder) Cell() *Cell {
 	r.mu.Lock()
 	shards := slices.Clone(r.shards)
 	r.mu.Unlock()
+	r.flush(shards)
 
 	c := &Cell{Start: r.start}
 	all := &MethodStats{}
@@ -407,76 +508,30 @@ func (r *Recorder) Cell() *Cell {
 	}
 	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
 
-	c.Series = r.series(shards)
+	c.Series = r.series()
 	if len(c.Series) == 0 {
 		c.Series = nil
 	}
 	return c
 }
 
-// fillSecond sets the percentile fields and HDR of sec from h.
-// series builds the one-second series from the sealed seconds and each
-// shard's current, unsealed one. It changes neither, so Cell may be called
-// again.
-func (r *Recorder) series(shards []*Shard) []Second {
+// series returns the one-second series. Cell has flushed every shard, so
+// every second with calls is finalized.
+func (r *Recorder) series() []Second {
 	r.smu.Lock()
-	n := len(r.sealed)
-	type open struct {
-		calls, errors int64
-		h             *Histogram
-		done          *Second
-	}
-	secs := make([]open, n)
+	defer r.smu.Unlock()
+	out := make([]Second, len(r.sealed))
 	for t := range r.sealed {
-		acc := &r.sealed[t]
-		o := open{calls: acc.calls, errors: acc.errors}
-		switch {
-		case acc.final:
-			d := acc.done
-			o.done = &d
-		case acc.h != nil:
-			o.h = acc.h.Clone()
-		}
-		secs[t] = o
-	}
-	r.smu.Unlock()
-	for _, s := range shards {
-		if s.cur < 0 || s.curSec.calls == 0 {
-			continue
-		}
-		for len(secs) <= s.cur {
-			secs = append(secs, open{})
-		}
-		o := &secs[s.cur]
-		if o.done != nil { // merge into a finalized second: decode it
-			h, err := DecodeHistogram(o.done.HDR)
-			if err != nil {
-				h = &Histogram{digits: SeriesDigits}
-			}
-			o.h, o.done = h, nil
-		}
-		o.calls += s.curSec.calls
-		o.errors += s.curSec.errors
-		if o.h == nil {
-			o.h = &Histogram{h: s.curSec.h.Clone(), digits: SeriesDigits}
+		if acc := &r.sealed[t]; acc.final {
+			out[t] = acc.done
 		} else {
-			o.h.Merge(&Histogram{h: s.curSec.h, digits: SeriesDigits})
-		}
-	}
-	out := make([]Second, len(secs))
-	for t, o := range secs {
-		if o.done != nil {
-			out[t] = *o.done
-			continue
-		}
-		out[t] = Second{T: t, Calls: o.calls, Errors: o.errors}
-		if o.h != nil && o.h.Count() > 0 {
-			fillSecond(&out[t], o.h)
+			out[t] = Second{T: t, Calls: acc.calls, Errors: acc.errors}
 		}
 	}
 	return out
 }
 
+// fillSecond sets the percentile fields and HDR of sec from h.
 func fillSecond(sec *Second, h *Histogram) {
 	sec.P50 = h.Quantile(0.50)
 	sec.P99 = h.Quantile(0.99)

@@ -45,6 +45,19 @@ type Options struct {
 	Progress func(Event)
 	// Args are the command line, for the results' provenance.
 	Args []string
+	// Shard, when Count > 1, runs only this shard's part of every cell
+	// (Scenario.Sharded); the results record it.
+	Shard Shard
+	// StartAt, when set, starts cell k at its place on the common schedule
+	// CellStarts(StartAt, cells, CellGap), so shards line up.
+	StartAt time.Time
+	// CellGap is the setup time between cells on that schedule (default
+	// DefaultCellGap).
+	CellGap time.Duration
+	// Observe, when set, is called on the runner's goroutine before each
+	// cell's load starts; the function it returns (if not nil) is called
+	// with the finished cell, after its recorder delivered its last second.
+	Observe func(Watch) (done func(*results.Cell))
 }
 
 // Run executes every cell of the spec in order and returns the results.
@@ -53,9 +66,13 @@ type Options struct {
 // returned marked partial (with a nil error): they are valid results.
 func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 	cells, err := sp.Expand()
+	if err == nil {
+		cells, err = ShardCells(cells, opts.Shard)
+	}
 	if err != nil {
 		return nil, err
 	}
+	starts := CellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
 	run := &results.Run{
 		Schema:     results.Schema,
 		Name:       sp.Scenario.Name,
@@ -63,10 +80,13 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 		Provenance: results.CollectProvenance(opts.Args),
 		Scenario:   sp.Scenario.Resolved(),
 		Dimensions: sp.Dimensions(),
+		// Shard and ScenarioHash let Merge check it combines shards of one scenario.
+		Shard:        shardInfo(opts.Shard),
+		ScenarioHash: sp.Scenario.Hash(),
 	}
 	var failed, secrets []string
 	for i, c := range cells {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (starts != nil && !waitUntil(ctx, starts[i])) {
 			run.Partial = true
 			break
 		}
@@ -78,7 +98,7 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 				ev.Cell, ev.Cells, ev.ID = i, len(cells), c.ID
 				opts.Progress(ev)
 			}
-		})
+		}, opts.Observe)
 		secrets = append(secrets, cellSecrets...)
 		redactCell(rc, sp.Scenario.Client.Config.Redactor(secrets...))
 		run.Cells = append(run.Cells, rc)
@@ -128,7 +148,7 @@ func redactCell(rc *results.Cell, r *redact.Redactor) {
 
 // runCell runs one cell and returns its results (failures are in
 // Cell.Error) and the secret values its connections sent, for redaction.
-func runCell(ctx context.Context, c *Cell, progress func(Event)) (*results.Cell, []string) {
+func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Watch) func(*results.Cell)) (*results.Cell, []string) {
 	s := c.Scenario
 	cellCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -151,6 +171,10 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) (*results.Cell,
 	d, err := newDriver(c, cs.stack, rec, cs.epoch)
 	if err != nil {
 		return fail(err)
+	}
+	var observed func(*results.Cell)
+	if observe != nil {
+		observed = observe(Watch{Cell: c, Recorder: rec, Stack: func() StackGauges { return gauges(cs.stack, d) }})
 	}
 	interrupted := drive(ctx, cellCtx, d, cs.epoch, progress)
 	end := time.Now()
@@ -181,6 +205,9 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) (*results.Cell,
 	}
 	if !interrupted {
 		rc.Error = failedCell(rc)
+	}
+	if observed != nil {
+		observed(rc)
 	}
 	return rc, secrets
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 
 func runMerge(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "merge", "SHARD.json SHARD.json... -o results.json",
-		"Merge results files from several load generators running the same scenario: cells with\nthe same ID have their histograms added and counters summed (percentiles are never averaged).")
+		"Merge results files from several load generators running the same scenario: cells with\nthe same ID have their histograms added and counters summed (percentiles are never averaged).\nShards of a sharded run (run --shard I/N) must all be there, from one scenario (same\nscenario_hash and shard count, distinct indexes); unsharded results merge by cell ID.")
 	out := fs.StringP("output", "o", "", "merged results file (required; written atomically)")
+	allowMissing := fs.Bool("allow-missing", false, "merge the shards given even if some of the N are missing (the result is marked partial)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,8 +32,12 @@ func runMerge(_ context.Context, e *env, args []string) error {
 		}
 		runs[i] = r
 	}
-	m, err := results.Merge(runs...)
-	if err != nil {
+	m, err := results.MergeWith(results.MergeOptions{AllowMissing: *allowMissing}, runs...)
+	var ie *results.InputError
+	switch {
+	case errors.As(err, &ie) && ie.Index < fs.NArg():
+		return usageErrorf("merge: %s: %w", fs.Arg(ie.Index), ie.Err)
+	case err != nil:
 		return usageErrorf("merge: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
@@ -40,6 +46,10 @@ func runMerge(_ context.Context, e *env, args []string) error {
 	if err := results.WriteFile(*out, m); err != nil {
 		return failure(err)
 	}
-	fmt.Fprintf(e.stdout, "merged %d files, %d cells: %s\n", len(runs), len(m.Cells), *out)
+	shards := ""
+	if len(m.Shards) > 0 {
+		shards = fmt.Sprintf(" (%d of %d shards)", len(m.Shards), m.Shards[0].Count)
+	}
+	fmt.Fprintf(e.stdout, "merged %d files%s, %d cells: %s\n", len(runs), shards, len(m.Cells), *out)
 	return nil
 }

@@ -30,6 +30,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	quiet := fs.BoolP("quiet", "q", false, "no progress output")
 	printScenario := fs.Bool("print-scenario", false, "print the scenario as YAML (a file to save and grow) and exit")
 	one := addScenarioFlags(fs)
+	scale := addScaleFlags(fs) // run_scale.go: --shard(s), --start-at/in, --metrics-addr, --hlog
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +46,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		_, err = e.stdout.Write(doc)
 		return err
 	}
+	opts := scenarios.Options{Args: os.Args}
+	stop, err := scale.apply(ctx, e, sp, cells, &opts)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	var prog progress
 	switch {
 	case *quiet:
@@ -54,7 +61,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	default:
 		prog = &lineProgress{w: e.stderr}
 	}
-	run, runErr := scenarios.Run(ctx, sp, scenarios.Options{Progress: prog.event, Args: os.Args})
+	opts.Progress = prog.event
+	run, runErr := scenarios.Run(ctx, sp, opts)
 	prog.wait()
 	if run == nil {
 		return failure(runErr)
