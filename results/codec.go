@@ -132,7 +132,7 @@ func prescan(data []byte) error {
 			}
 			schema = true
 			return checkSchema(unescape(raw))
-		case kind == '"' && len(raw) > 0 && w.member("hdr", len(w.frames)):
+		case kind == '"' && len(raw) > 0 && w.inCells() && w.member("hdr", len(w.frames)):
 			n, err := checkHDR(unescape(raw), w.inArray("series"))
 			if err != nil {
 				return field.Errorf(w.path(), "decode histogram: %v", err)

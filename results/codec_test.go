@@ -187,6 +187,11 @@ func TestDecodeRejects(t *testing.T) {
 			}
 		})
 	}
+	// The scenario echoed in a results file may hold anything: a member
+	// named "hdr" in request data is not a histogram.
+	if _, err := results.Decode(strings.NewReader(`{"schema":"grpcbench/results/v1","scenario":{"mix":[{"data":{"hdr":"x-trace"}}]},"cells":[]}`)); err != nil {
+		t.Fatalf("scenario with an hdr member: %v", err)
+	}
 	// A well-formed histogram object is accepted.
 	in := `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"calls":0,"latency":` + hist + `}}]}`
 	if _, err := results.Decode(strings.NewReader(in)); err != nil {

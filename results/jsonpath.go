@@ -80,6 +80,13 @@ func (w *jsonWalker) member(name string, depth int) bool {
 	return n == depth && !w.frames[n-1].array && keyIs(w.frames[n-1].key, name)
 }
 
+// inCells reports whether the walker is inside the top-level member
+// "cells", where every histogram of a results file is (the scenario echoed
+// beside it may hold anything, a member named "hdr" included).
+func (w *jsonWalker) inCells() bool {
+	return len(w.frames) > 1 && !w.frames[0].array && keyIs(w.frames[0].key, "cells")
+}
+
 // inArray reports whether the value the walker is on is a member of an
 // object that is an element of the array member name, as
 // cells[0].series[4].hdr is for "series".
