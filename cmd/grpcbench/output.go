@@ -134,7 +134,7 @@ var errReportInterrupted = errors.New("not written: interrupted")
 
 // writeReportDir renders a report of runs into dir without ever leaving a
 // half-written file there: [report.Write] renders into a temporary
-// directory inside dir (tracked by the interrupt guard, removed whatever
+// directory inside dir (made through the interrupt guard, removed whatever
 // happens), then every file is renamed into dir, index.html last, as one
 // commit of the guard. An interrupt (ctx cancelled) or an error before the
 // commit leaves dir as it was.
@@ -145,16 +145,12 @@ func writeReportDir(ctx context.Context, dir string, runs []*results.Run, opts r
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(dir, ".report-tmp-*")
+	g := guardFrom(ctx)
+	tmp, remove, err := g.mkdirTemp(dir, ".report-tmp-*")
 	if err != nil {
 		return err
 	}
-	g := guardFrom(ctx)
-	untrack := g.track(tmp)
-	defer func() {
-		_ = os.RemoveAll(tmp)
-		untrack()
-	}()
+	defer remove()
 	if err := report.Write(ctx, tmp, runs, opts); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", dir, errReportInterrupted)

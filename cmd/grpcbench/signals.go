@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,13 +22,15 @@ const abortWait = 5 * time.Second
 
 // fileGuard lets a second interrupt end the process at once without
 // leaving a half-written or temporary file behind: files are put in place
-// under its lock (commit), which the abort takes first, and temporary paths
-// registered with it (track) are removed on abort. A nil *fileGuard does
-// nothing (in-process tests).
+// under its lock (commit), which the abort takes first, and temporary
+// directories made through it (mkdirTemp) are removed on abort; once the
+// abort has begun, neither a commit nor a temporary directory can start. A
+// nil *fileGuard does nothing (in-process tests).
 type fileGuard struct {
-	sem   chan struct{} // holds a token while a commit runs
-	mu    sync.Mutex
-	temps map[string]struct{}
+	sem     chan struct{} // holds a token while a commit runs
+	mu      sync.Mutex    // guards temps and aborted
+	temps   map[string]struct{}
+	aborted bool
 }
 
 func newFileGuard() *fileGuard {
@@ -44,25 +47,37 @@ func (g *fileGuard) commit(fn func() error) error {
 	return fn()
 }
 
-// track registers a temporary path to remove on abort; the function
-// returned unregisters it.
-func (g *fileGuard) track(path string) (untrack func()) {
+// mkdirTemp makes a temporary directory in dir (os.MkdirTemp) that an
+// abort removes. The function returned removes it and forgets it.
+func (g *fileGuard) mkdirTemp(dir, pattern string) (string, func(), error) {
 	if g == nil {
-		return func() {}
+		tmp, err := os.MkdirTemp(dir, pattern)
+		return tmp, func() { _ = os.RemoveAll(tmp) }, err
 	}
 	g.mu.Lock()
-	g.temps[path] = struct{}{}
-	g.mu.Unlock()
-	return func() {
-		g.mu.Lock()
-		delete(g.temps, path)
-		g.mu.Unlock()
+	defer g.mu.Unlock()
+	if g.aborted {
+		return "", nil, errAborted
 	}
+	tmp, err := os.MkdirTemp(dir, pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	g.temps[tmp] = struct{}{}
+	return tmp, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		_ = os.RemoveAll(tmp)
+		delete(g.temps, tmp)
+	}, nil
 }
 
+// errAborted is returned to work that starts after an abort began.
+var errAborted = errors.New("aborted")
+
 // abort waits up to wait for a commit in progress, then removes every
-// tracked temporary path. It keeps the commit lock: nothing is put in place
-// after it.
+// temporary directory made through g. It keeps the commit lock, and no
+// temporary directory can be made after it.
 func (g *fileGuard) abort(wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -72,6 +87,7 @@ func (g *fileGuard) abort(wait time.Duration) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.aborted = true
 	for p := range g.temps {
 		_ = os.RemoveAll(p)
 	}

@@ -234,12 +234,11 @@ func TestHandleInterrupts(t *testing.T) {
 	if guardFrom(ctx) != g {
 		t.Fatal("context does not carry the guard")
 	}
-	tmp := filepath.Join(t.TempDir(), ".report-tmp-1")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
+	tmp, remove, err := g.mkdirTemp(t.TempDir(), ".report-tmp-*")
+	if err != nil {
 		t.Fatal(err)
 	}
-	untrack := g.track(tmp)
-	defer untrack()
+	defer remove()
 
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -288,6 +287,10 @@ func TestHandleInterrupts(t *testing.T) {
 		t.Fatal("no exit after the commit ended")
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("tracked temporary not removed: %v", err)
+		t.Fatalf("temporary directory not removed: %v", err)
+	}
+	// After the abort, no temporary directory can be made.
+	if _, _, err := g.mkdirTemp(t.TempDir(), "x-*"); !errors.Is(err, errAborted) {
+		t.Fatalf("mkdirTemp after the abort: %v", err)
 	}
 }
