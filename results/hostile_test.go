@@ -140,17 +140,24 @@ type hostileCase struct {
 	post func(encoded []byte) []byte // optional, after edit
 }
 
-func hostileCases() []hostileCase {
-	cell0, gu := []any{"cells", 0}, []any{"cells", 0, "methods", "GetUser"}
-	setHDR := func(path []any, hdr string) func(map[string]any) {
-		return func(tr map[string]any) { at(tr, path...)["hdr"] = hdr }
-	}
-	lat := append(append([]any{}, gu...), "latency")
-	set := func(path []any, key string, v any) func(map[string]any) {
-		return func(tr map[string]any) { at(tr, path...)[key] = v }
-	}
-	bigGeometry := hdrSpec{digits: 5, lowest: 1, highest: math.MaxInt64 / 2, payload: ones(1 << 20), claimPayload: -1, claimCompressed: -1}
-	hourly := hdrSpec{digits: 5, lowest: 1, highest: 3_600_000_000, payload: ones(1 << 20), claimPayload: -1, claimCompressed: -1}
+// Paths into the base tree, and edits of it.
+var (
+	cell0 = []any{"cells", 0}
+	gu    = []any{"cells", 0, "methods", "GetUser"}
+	lat   = []any{"cells", 0, "methods", "GetUser", "latency"}
+)
+
+func set(path []any, key string, v any) func(map[string]any) {
+	return func(tr map[string]any) { at(tr, path...)[key] = v }
+}
+
+func setHDR(path []any, hdr string) func(map[string]any) { return set(path, "hdr", hdr) }
+
+// hostileCases are the hostile files: the document, then its histograms.
+func hostileCases() []hostileCase { return append(documentCases(), histogramCases()...) }
+
+// documentCases break the JSON, the schema, types and counts.
+func documentCases() []hostileCase {
 	return []hostileCase{
 		{name: "truncated", want: "truncated: the file ends inside this value", raw: func(v []byte) []byte { return v[:len(v)*2/3] }},
 		{name: "empty", want: "empty input", raw: func([]byte) []byte { return nil }},
@@ -190,6 +197,15 @@ func hostileCases() []hostileCase {
 		{name: "wrong-type-cells", want: "cells: want an array, got an object", edit: func(tr map[string]any) { tr["cells"] = map[string]any{} }},
 		{name: "wrong-type-hdr", want: "cells[0].methods.GetUser.latency.hdr: want a string, got number", edit: set(lat, "hdr", 5)},
 		{name: "bad-time", want: "cells[0].start:", edit: set(cell0, "start", "yesterday")},
+	}
+}
+
+// histogramCases break encoded histograms: lying lengths, huge geometry,
+// compression bombs, corrupt compression.
+func histogramCases() []hostileCase {
+	bigGeometry := hdrSpec{digits: 5, lowest: 1, highest: math.MaxInt64 / 2, payload: ones(1 << 20), claimPayload: -1, claimCompressed: -1}
+	hourly := hdrSpec{digits: 5, lowest: 1, highest: 3_600_000_000, payload: ones(1 << 20), claimPayload: -1, claimCompressed: -1}
+	return []hostileCase{
 		{name: "hdr-missing", want: `cells[0].methods.GetUser.latency.hdr: histogram: missing "hdr"`, edit: func(tr map[string]any) { delete(at(tr, lat...), "hdr") }},
 		{name: "hdr-negative-clamped", want: "cells[0].methods.GetUser.latency.clamped: -1 is negative", edit: set(lat, "clamped", -1)},
 		{name: "hdr-not-base64", want: "cells[0].methods.GetUser.latency.hdr: decode histogram: not an HdrHistogram V2 compressed base64 encoding", edit: setHDR(lat, "***")},
