@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // maxDecodeBytes bounds how much Decode reads (1 GiB).
@@ -41,40 +44,35 @@ func Encode(w io.Writer, run *Run) error {
 	return nil
 }
 
-// Decode reads a results file. It checks the format before anything else:
-// the input must be a JSON object whose "schema" is [Schema]. It then decodes
-// the histograms and checks the run's structure with [Run.Validate].
+// Decode reads a results file. It never trusts a length or a count it has
+// not checked, and every error names the JSON path of the value at fault
+// (and the line, for malformed JSON), e.g.
+// "cells[3].methods.GetUser.latency.hdr: decode histogram: …".
+//
+// The input must be a JSON object (at most 1 GiB, nested at most 64 levels)
+// whose "schema" is [Schema]. Before anything is decoded into Go values,
+// one pass over the tokens checks the syntax and the headers of every
+// encoded histogram ("hdr"): each may inflate to at most 1 MiB of counts
+// and 2^21 buckets, and all together to at most 8 MiB plus twice the
+// input's size; the per-second histograms of the series, which nothing
+// else decodes here, are inflated and checksummed. The run is then decoded
+// and checked with [Run.Validate].
 func Decode(r io.Reader) (*Run, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxDecodeBytes+1))
+	data, err := readResults(r)
 	if err != nil {
-		return nil, fmt.Errorf("results: read: %w", err)
+		return nil, err
 	}
-	if len(data) > maxDecodeBytes {
-		return nil, fmt.Errorf("results: input larger than %d bytes", maxDecodeBytes)
-	}
-	var head struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
-		return nil, fmt.Errorf("results: not a grpcbench results file (want JSON with schema %q): %w", Schema, err)
-	}
-	switch {
-	case head.Schema == nil:
-		return nil, fmt.Errorf("results: not a grpcbench results file: no \"schema\" field (want %q)", Schema)
-	case *head.Schema != Schema:
-		if strings.HasPrefix(*head.Schema, "grpcbench/results/") {
-			return nil, fmt.Errorf("results: unsupported results schema %q (this grpcbench reads %q)", *head.Schema, Schema)
-		}
-		return nil, fmt.Errorf("results: not a grpcbench results file: schema %q (want %q)", *head.Schema, Schema)
+	if err := prescan(data); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var run Run
 	if err := dec.Decode(&run); err != nil {
-		return nil, fmt.Errorf("results: decode: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("results: decode: trailing data after the results object")
+		if lerr := locate(data, reflect.TypeFor[Run](), ""); lerr != nil {
+			err = lerr
+		}
+		return nil, fmt.Errorf("results: %w", err)
 	}
 	if err := run.Validate(); err != nil {
 		return nil, fmt.Errorf("results: invalid results file: %w", err)
@@ -82,63 +80,91 @@ func Decode(r io.Reader) (*Run, error) {
 	return &run, nil
 }
 
-// Validate checks the structure of a run: the schema, cells present and
-// with unique non-empty IDs, one param per dimension, and non-negative
-// counters. It returns every problem joined, each naming its JSON path.
-func (r *Run) Validate() error {
-	var errs []error
-	if r.Schema != Schema {
-		errs = append(errs, fmt.Errorf("schema: %q is not %q", r.Schema, Schema))
-	}
-	if sh := r.Shard; sh != nil && (sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count) {
-		errs = append(errs, fmt.Errorf("shard: index %d is not in [0, count=%d)", sh.Index, sh.Count))
-	}
-	seen := make(map[string]int, len(r.Cells))
-	for i, c := range r.Cells {
-		p := fmt.Sprintf("cells[%d]", i)
-		if c == nil {
-			errs = append(errs, fmt.Errorf("%s: null cell", p))
+// readResults reads the whole input, refusing at once an input that does
+// not start like a JSON object (so that /dev/zero is not read to its 1 GiB
+// limit) and an input larger than maxDecodeBytes.
+func readResults(r io.Reader) ([]byte, error) {
+	br := bufio.NewReader(io.LimitReader(r, maxDecodeBytes+1))
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return nil, fmt.Errorf("results: not a grpcbench results file: empty input (want a JSON object with schema %q)", Schema)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("results: read: %w", err)
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
 			continue
 		}
-		if c.ID == "" {
-			errs = append(errs, fmt.Errorf("%s.id: empty", p))
-		} else if j, dup := seen[c.ID]; dup {
-			errs = append(errs, fmt.Errorf("%s.id: %q duplicates cells[%d]", p, c.ID, j))
-		} else {
-			seen[c.ID] = i
+		if c != '{' {
+			return nil, fmt.Errorf("results: not a grpcbench results file: starts with %q (want a JSON object with schema %q)", c, Schema)
 		}
-		if len(r.Dimensions) > 0 && len(c.Params) != len(r.Dimensions) {
-			errs = append(errs, fmt.Errorf("%s.params: %d params for %d dimensions", p, len(c.Params), len(r.Dimensions)))
-		}
-		if c.Duration < 0 {
-			errs = append(errs, fmt.Errorf("%s.duration_ns: negative", p))
-		}
-		for name, m := range c.Methods {
-			if m == nil {
-				errs = append(errs, fmt.Errorf("%s.methods.%s: null", p, name))
-				continue
-			}
-			if err := m.validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s.methods.%s.%w", p, name, err))
-			}
-		}
-		if c.All != nil {
-			if err := c.All.validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s.all.%w", p, err))
-			}
-		}
+		_ = br.UnreadByte()
+		break
 	}
-	return errors.Join(errs...)
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return nil, fmt.Errorf("results: read: %w", err)
+	}
+	if len(data) > maxDecodeBytes {
+		return nil, fmt.Errorf("results: input larger than %d bytes", maxDecodeBytes)
+	}
+	return data, nil
 }
 
-func (m *MethodStats) validate() error {
-	switch {
-	case m.Calls < 0:
-		return errors.New("calls: negative")
-	case m.Errors < 0 || m.Errors > m.Calls:
-		return fmt.Errorf("errors: %d not in [0, calls=%d]", m.Errors, m.Calls)
+// prescan checks what decoding would trust, before anything is decoded:
+// the syntax (naming the path and line where it breaks), the nesting
+// depth, the schema, and the headers of every encoded histogram against
+// the bounds of [checkHDR] and a budget for the whole file. It walks the
+// bytes once and allocates only the "hdr" strings.
+func prescan(data []byte) error {
+	if !json.Valid(data) {
+		return syntaxError(data)
+	}
+	w := &jsonWalker{data: data}
+	budget := hdrBudget(len(data))
+	var schema bool
+	err := w.walk(len(data), func(kind byte, raw []byte) error {
+		switch {
+		case w.member("schema", 1):
+			if kind != '"' {
+				return fmt.Errorf("not a grpcbench results file: schema is not a string (want %q)", Schema)
+			}
+			schema = true
+			return checkSchema(unescape(raw))
+		case kind == '"' && len(raw) > 0 && w.inCells() && w.member("hdr", len(w.frames)):
+			n, err := checkHDR(unescape(raw), w.inArray("series"))
+			if err != nil {
+				return field.Errorf(w.path(), "decode histogram: %v", err)
+			}
+			if budget -= n; budget < 0 {
+				return field.Errorf(w.path(), "the histograms of this file claim more than %d bytes of counts in all (at most 8 MiB plus twice the file's size are accepted)", hdrBudget(len(data)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !schema {
+		return fmt.Errorf("not a grpcbench results file: no \"schema\" field (want %q)", Schema)
 	}
 	return nil
+}
+
+// hdrBudget is the total counts payload the histograms of a results file of
+// n bytes may inflate to: 8 MiB plus twice its size (files grpcbench writes
+// hold about a third of their size).
+func hdrBudget(n int) int { return 8<<20 + 2*n }
+
+func checkSchema(s string) error {
+	switch {
+	case s == Schema:
+		return nil
+	case strings.HasPrefix(s, "grpcbench/results/"):
+		return fmt.Errorf("unsupported results schema %q (this grpcbench reads %q)", s, Schema)
+	}
+	return fmt.Errorf("not a grpcbench results file: schema %q (want %q)", s, Schema)
 }
 
 // WriteFile writes run to path atomically: it encodes into a temporary file

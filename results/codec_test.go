@@ -158,7 +158,7 @@ func TestDecodeRejects(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"empty", "", "not a grpcbench results file"},
+		{"empty", "", "empty input"},
 		{"not JSON", "hello", "not a grpcbench results file"},
 		{"array", `[1,2]`, "not a grpcbench results file"},
 		{"no schema", `{"name":"x"}`, `no "schema" field`},
@@ -166,16 +166,18 @@ func TestDecodeRejects(t *testing.T) {
 		{"future version", `{"schema":"grpcbench/results/v2"}`, "unsupported results schema"},
 		{"schema wrong type", `{"schema":1}`, "not a grpcbench results file"},
 		{"trailing data", `{"schema":"grpcbench/results/v1"} {}`, "trailing data"},
-		{"bad histogram", `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"latency":{"hdr":"AAAA"}}}]}`, "histogram"},
-		{"histogram without hdr", `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"latency":{"count":3}}}]}`, "missing"},
+		{"bad histogram", `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"latency":{"hdr":"AAAA"}}}]}`, "cells[0].all.latency.hdr: decode histogram"},
+		{"histogram without hdr", `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"latency":{"count":3}}}]}`, `cells[0].all.latency.hdr: histogram: missing "hdr"`},
 		{"duplicate cell", `{"schema":"grpcbench/results/v1","cells":[{"id":"a"},{"id":"a"}]}`, "duplicates cells[0]"},
 		{"empty cell id", `{"schema":"grpcbench/results/v1","cells":[{"id":""}]}`, "cells[0].id: empty"},
 		{"null cell", `{"schema":"grpcbench/results/v1","cells":[null]}`, "null cell"},
 		{"params vs dimensions", `{"schema":"grpcbench/results/v1","dimensions":["a"],"cells":[{"id":"x"}]}`, "0 params for 1 dimensions"},
 		{"errors above calls", `{"schema":"grpcbench/results/v1","cells":[{"id":"x","methods":{"GetUser":{"calls":1,"errors":2}}}]}`, "methods.GetUser.errors"},
-		{"negative duration", `{"schema":"grpcbench/results/v1","cells":[{"id":"x","duration_ns":-1}]}`, "duration_ns: negative"},
-		{"wrong type", `{"schema":"grpcbench/results/v1","cells":[{"id":"x","index":"one"}]}`, "decode"},
-		{"truncated", valid[:len(valid)/2], "not a grpcbench results file"},
+		{"negative duration", `{"schema":"grpcbench/results/v1","cells":[{"id":"x","duration_ns":-1}]}`, "cells[0].duration_ns: -1 is negative"},
+		{"wrong type", `{"schema":"grpcbench/results/v1","cells":[{"id":"x","index":"one"}]}`, "cells[0].index: want an integer, got string"},
+		{"truncated", valid[:len(valid)/2], "truncated: the file ends inside this value"},
+		{"/dev/zero-like", "\x00\x00\x00", "not a grpcbench results file: starts with '\\x00'"},
+		{"schema after a syntax error", `{"cells": [}`, "cells[0] (line 1): invalid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +186,11 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, tt.want)
 			}
 		})
+	}
+	// The scenario echoed in a results file may hold anything: a member
+	// named "hdr" in request data is not a histogram.
+	if _, err := results.Decode(strings.NewReader(`{"schema":"grpcbench/results/v1","scenario":{"mix":[{"data":{"hdr":"x-trace"}}]},"cells":[]}`)); err != nil {
+		t.Fatalf("scenario with an hdr member: %v", err)
 	}
 	// A well-formed histogram object is accepted.
 	in := `{"schema":"grpcbench/results/v1","cells":[{"id":"a","all":{"calls":0,"latency":` + hist + `}}]}`
@@ -296,6 +303,11 @@ func FuzzDecode(f *testing.F) {
 	c := rec.Cell()
 	c.ID = "x"
 	f.Add(encode(f, &results.Run{Cells: []*results.Cell{c}}))
+	// Hostile files: truncated, lying histogram headers, bombs, wrong
+	// types, negative counts (testdata/hostile).
+	for _, b := range hostileFiles(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run, err := results.Decode(bytes.NewReader(data))
 		if err != nil {

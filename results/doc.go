@@ -39,10 +39,12 @@
 // # Files
 //
 // [Encode], [Decode], [WriteFile] (atomic: temporary file, fsync, rename) and
-// [ReadFile] handle the versioned JSON format ([Schema]). [Merge] combines runs
-// from several load generators: cells with the same ID have their histograms
-// added and their counters summed; percentiles are never averaged. Runs that
-// are shards of a sharded run (Run.Shard) must be distinct shards of one
-// scenario (the same Run.ScenarioHash and shard count) and all present unless
-// [MergeOptions].AllowMissing; an [*InputError] names the input refused.
+// [ReadFile] handle the versioned JSON format ([Schema]). Decoding trusts no
+// length or count it has not checked: the headers of every encoded
+// histogram are read before its counts are inflated and bounded (1 MiB of
+// counts payload and 2^21 buckets each, 8 MiB plus twice the file's size in
+// all), nesting is bounded, and every error names the JSON path of the
+// value at fault (cells[3].methods.GetUser.latency.hdr: …). [Merge] combines runs
+// from several shards: cells with the same ID have their histograms added and
+// their counters summed; percentiles are never averaged.
 package results

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // Histogram geometry: values are microseconds from 1 µs to 60 s.
@@ -230,8 +232,14 @@ func (h *Histogram) Encode() (string, error) {
 
 // DecodeHistogram decodes an HdrHistogram V2 compressed base64 encoding
 // (values in microseconds) into a Histogram. The geometry stored in the
-// encoding is kept.
+// encoding is kept. The headers are checked before anything is inflated
+// (see [checkHDR]): an encoding whose counts would exceed 1 MiB of payload
+// or 2^21 buckets is refused, so a few bytes of hostile input cannot make it
+// allocate without bound.
 func DecodeHistogram(s string) (*Histogram, error) {
+	if _, err := checkHDR(s, false); err != nil {
+		return nil, fmt.Errorf("decode histogram: %w", err)
+	}
 	p, err := hdrhistogram.DecodePacked([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)
@@ -278,13 +286,18 @@ func (h *Histogram) MarshalJSON() ([]byte, error) {
 }
 
 // errNoHDR is returned when a histogram object lacks its encoding.
-var errNoHDR = errors.New(`histogram: missing "hdr"`)
+var errNoHDR = field.Errorf("hdr", `histogram: missing "hdr"`)
 
 // UnmarshalJSON decodes the object written by MarshalJSON. The summary fields
-// are ignored: the histogram is rebuilt from "hdr" alone.
+// are ignored: the histogram is rebuilt from "hdr" alone. Errors are
+// [*field.Error] values naming the member at fault ("hdr", "clamped").
 func (h *Histogram) UnmarshalJSON(b []byte) error {
 	var j histogramJSON
 	if err := json.Unmarshal(b, &j); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return field.Errorf(te.Field, "%s", typeMessage(te))
+		}
 		return fmt.Errorf("histogram: %w", err)
 	}
 	if j.HDR == "" {
@@ -292,10 +305,10 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	}
 	d, err := DecodeHistogram(j.HDR)
 	if err != nil {
-		return err
+		return field.Errorf("hdr", "%v", err)
 	}
 	if j.Clamped < 0 {
-		return fmt.Errorf("histogram: clamped %d is negative", j.Clamped)
+		return field.Errorf("clamped", "%d is negative", j.Clamped)
 	}
 	*h = Histogram{h: d.h, digits: d.digits, clamped: j.Clamped}
 	return nil

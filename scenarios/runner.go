@@ -159,8 +159,12 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 		secrets = cs.dialer.SecretValues()
 	}
 	fail := func(err error) (*results.Cell, []string) {
-		return &results.Cell{ID: c.ID, Index: c.Index, Repeat: c.Repeat, Params: c.Params, Error: err.Error(),
-			Start: time.Now(), Load: results.Load{Model: s.Load.Model, TargetRate: s.TargetRate()}}, secrets
+		rc := &results.Cell{ID: c.ID, Index: c.Index, Repeat: c.Repeat, Params: c.Params, Error: err.Error(),
+			Start: time.Now(), Load: results.Load{Model: s.Load.Model, TargetRate: s.TargetRate()}}
+		if ctx.Err() != nil { // interrupted while setting up: not a failure of the cell
+			rc.Partial, rc.Error = true, "interrupted"
+		}
+		return rc, secrets
 	}
 	if err != nil {
 		return fail(err)

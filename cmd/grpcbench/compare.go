@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/grpcbench/grpcbench/gates"
@@ -51,17 +50,20 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		}
 		opts.Gates = gs
 	}
+	if err := checkOutputs(fileOutput("--junit", *junit), fileOutput("--markdown", *markdown), dirOutput("--report", *reportDir)); err != nil { // output.go
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return failure(err)
 	}
 	basePath, newPath := fs.Arg(0), fs.Arg(1)
 	base, err := results.ReadFile(basePath)
 	if err != nil {
-		return usageErrorf("compare: base %s: %w", basePath, err)
+		return usageErrorf("compare: base %w", err) // ReadFile's errors name the file
 	}
 	nw, err := results.ReadFile(newPath)
 	if err != nil {
-		return usageErrorf("compare: new %s: %w", newPath, err)
+		return usageErrorf("compare: new %w", err)
 	}
 
 	c := gates.Compare(base, nw, opts)
@@ -77,7 +79,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		if err := gates.WriteMarkdown(&b, c); err != nil {
 			return failure(err)
 		}
-		if err := os.WriteFile(*markdown, b.Bytes(), 0o644); err != nil {
+		if err := writeFileAtomic(ctx, *markdown, b.Bytes()); err != nil { // output.go
 			return failure(fmt.Errorf("compare: --markdown: %w", err))
 		}
 	}
@@ -86,13 +88,13 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		if err := gates.WriteJUnit(&b, c); err != nil {
 			return failure(err)
 		}
-		if err := os.WriteFile(*junit, b.Bytes(), 0o644); err != nil {
+		if err := writeFileAtomic(ctx, *junit, b.Bytes()); err != nil { // output.go
 			return failure(fmt.Errorf("compare: --junit: %w", err))
 		}
 	}
 	if *reportDir != "" {
 		opts := report.Options{RunLabels: []string{"base", "new"}, Verdicts: compareVerdicts(c)}
-		if err := report.Write(ctx, *reportDir, []*results.Run{base, nw}, opts); err != nil {
+		if err := writeReportDir(ctx, *reportDir, []*results.Run{base, nw}, opts); err != nil { // output.go
 			return failure(fmt.Errorf("compare: --report: %w", err))
 		}
 		fmt.Fprintf(e.stdout, "report: %s\n", filepath.Join(*reportDir, report.IndexFile))

@@ -86,7 +86,8 @@ func TestCompareCommand(t *testing.T) {
 		{"unknown flag", []string{base, same, "--gates", "p99=+1%"}, exitUsage, nil, "unknown flag: --gates"},
 		{"missing file", []string{base, filepath.Join(dir, "nope.json")}, exitUsage, nil, "nope.json"},
 		{"garbage file", []string{garbage, same}, exitUsage, nil, "compare: base " + garbage},
-		{"unwritable junit", []string{base, same, "--junit", filepath.Join(dir, "no", "such", "dir", "j.xml")}, exitFailure, nil, "--junit"},
+		{"unwritable junit", []string{base, same, "--junit", filepath.Join(garbage, "j.xml")}, exitUsage, nil, "--junit " + garbage + "/j.xml: cannot be written"},
+		{"junit in a new directory", []string{base, same, "--junit", filepath.Join(dir, "new", "dir", "j.xml")}, exitOK, nil, ""},
 		{"help", []string{"--help"}, exitOK, nil, "--allow-missing"},
 	}
 	for _, tt := range tests {

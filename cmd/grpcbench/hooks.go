@@ -34,7 +34,7 @@ func writeReport(ctx context.Context, dir string, runs []*results.Run, sp *scena
 	if sp != nil && !sp.Thresholds.Empty() {
 		opts.Verdicts = reportVerdicts(gates.Evaluate(runs[0], sp.Thresholds))
 	}
-	return report.Write(ctx, dir, runs, opts)
+	return writeReportDir(ctx, dir, runs, opts) // output.go: atomic report.Write
 }
 
 // reportVerdicts converts threshold verdicts for the report.

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/pflag"
 )
@@ -20,6 +18,7 @@ const (
 	exitGate    = 1 // a threshold or regression gate failed
 	exitUsage   = 2 // bad input or usage
 	exitFailure = 3 // the run could not be carried out
+	// exitAborted (130) follows a second interrupt; see signals.go.
 )
 
 // exitError carries an exit code with an error.
@@ -73,9 +72,12 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, isTTY: isTerminal(os.Stdout)}))
+	// SIGINT and SIGTERM alike: the first stops the command gracefully,
+	// the second aborts (exit 130); see handleInterrupts.
+	ctx, stop := handleInterrupts(context.Background(), os.Stderr, newFileGuard(), os.Exit)
+	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, isTTY: isTerminal(os.Stdout)})
+	stop()
+	os.Exit(code)
 }
 
 func isTerminal(f *os.File) bool {
@@ -140,7 +142,10 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run "grpcbench <command> --help" for a command's flags.
-Exit codes: 0 success, 1 a gate failed, 2 bad input or usage, 3 the run could not be carried out.
+Exit codes: 0 success, 1 a gate failed, 2 bad input or usage (an output that
+cannot be written included, refused before any load is sent), 3 the run could
+not be carried out (an output that failed at the end, or an interrupt: the
+results measured are kept), 130 aborted by a second interrupt.
 `)
 }
 

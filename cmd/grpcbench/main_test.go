@@ -132,14 +132,7 @@ func TestFakeServerCommandServesAndReports(t *testing.T) {
 
 // TestFakeServerBinarySIGINT runs the real binary and stops it with SIGINT.
 func TestFakeServerBinarySIGINT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "grpcbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "fakeserver", "--backends", "3")
+	cmd := exec.Command(binary(t), "fakeserver", "--backends", "3")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

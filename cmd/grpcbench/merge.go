@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/grpcbench/grpcbench/results"
 )
 
-func runMerge(_ context.Context, e *env, args []string) error {
+func runMerge(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "merge", "SHARD.json SHARD.json... -o results.json",
 		"Merge results files from several load generators running the same scenario: cells with\nthe same ID have their histograms added and counters summed (percentiles are never averaged).\nShards of a sharded run (run --shard I/N) must all be there, from one scenario (same\nscenario_hash and shard count, distinct indexes); unsharded results merge by cell ID.")
 	out := fs.StringP("output", "o", "", "merged results file (required; written atomically)")
@@ -24,11 +22,14 @@ func runMerge(_ context.Context, e *env, args []string) error {
 	if fs.NArg() < 2 {
 		return usageErrorf("merge: want at least two results files, got %d", fs.NArg())
 	}
+	if err := checkOutputs(fileOutput("-o", *out)); err != nil { // output.go
+		return err
+	}
 	runs := make([]*results.Run, fs.NArg())
 	for i, f := range fs.Args() {
 		r, err := results.ReadFile(f)
 		if err != nil {
-			return usageErrorf("merge: %s: %w", f, err)
+			return usageErrorf("merge: %w", err) // ReadFile's errors name the file
 		}
 		runs[i] = r
 	}
@@ -40,11 +41,8 @@ func runMerge(_ context.Context, e *env, args []string) error {
 	case err != nil:
 		return usageErrorf("merge: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return failure(err)
-	}
-	if err := results.WriteFile(*out, m); err != nil {
-		return failure(err)
+	if err := writeResults(ctx, *out, m); err != nil { // output.go: atomic, exit 3
+		return err
 	}
 	shards := ""
 	if len(m.Shards) > 0 {

@@ -41,6 +41,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err := opts.Validate(); err != nil {
 		return usageErrorf("report: %w", err)
 	}
+	if err := checkOutputs(dirOutput("-o", *out)); err != nil { // output.go
+		return err
+	}
 	runs := make([]*results.Run, 0, len(files))
 	for _, f := range files {
 		r, err := results.ReadFile(f)
@@ -51,7 +54,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		runs = append(runs, r)
 	}
 	opts.RunLabels = reportRunLabels(files, runs, *labels)
-	if err := report.Write(ctx, *out, runs, opts); err != nil {
+	if err := writeReportDir(ctx, *out, runs, opts); err != nil { // output.go: atomic report.Write
 		return failure(err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", filepath.Join(*out, report.IndexFile))

@@ -79,7 +79,7 @@ func TestRunReport(t *testing.T) {
 		{"too many labels", []string{base, "-o", "OUT", "--label", "a,b"}, exitUsage, "2 labels for 1", nil, ""},
 		{"bad width", []string{base, "-o", "OUT", "--width", "5"}, exitUsage, "width: must be between", nil, ""},
 		{"unknown flag", []string{base, "-o", "OUT", "--nope"}, exitUsage, "unknown flag", nil, ""},
-		{"output not a directory", []string{base, "-o", filepath.Join(blocker, "sub")}, exitFailure, "blocker", nil, ""},
+		{"output not a directory", []string{base, "-o", filepath.Join(blocker, "sub")}, exitUsage, "blocker/sub: cannot be written: mkdir " + blocker + ": not a directory", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

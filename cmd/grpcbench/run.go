@@ -38,6 +38,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutputs(fileOutput("-o", *out), dirOutput("--report", *reportDir)); err != nil { // output.go
+		return err
+	}
 	if *printScenario {
 		doc, err := sp.Document()
 		if err != nil {
@@ -67,17 +70,18 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if run == nil {
 		return failure(runErr)
 	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return failure(err)
+	printSummary(e.stdout, run)                          // before writing: the numbers survive a failed write
+	if err := writeResults(ctx, *out, run); err != nil { // output.go: atomic, exit 3
+		return err
 	}
-	if err := results.WriteFile(*out, run); err != nil {
-		return failure(fmt.Errorf("write results: %w", err))
-	}
-	printSummary(e.stdout, run)
 	fmt.Fprintf(e.stdout, "\nresults: %s\n", *out)
 	gateErr := evaluateThresholds(e, sp, run)
 	if *reportDir != "" {
-		if err := writeReport(ctx, *reportDir, []*results.Run{run}, sp); err != nil {
+		rctx := ctx
+		if ctx.Err() != nil { // interrupted run: report what was measured; a second interrupt aborts
+			rctx = context.WithoutCancel(ctx)
+		}
+		if err := writeReport(rctx, *reportDir, []*results.Run{run}, sp); err != nil {
 			return failure(fmt.Errorf("report: %w", err))
 		}
 		fmt.Fprintf(e.stdout, "report:  %s\n", filepath.Join(*reportDir, "index.html"))

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -89,48 +85,6 @@ func TestValidateAndInit(t *testing.T) {
 	}
 	if code, _, errs := runCLI(context.Background(), "run", "/nonexistent.yaml"); code != exitUsage || !strings.Contains(errs, "nonexistent.yaml") {
 		t.Fatalf("missing file: exit %d %s", code, errs)
-	}
-}
-
-// TestRunSIGINTWritesPartialResults runs the real binary and interrupts it.
-func TestRunSIGINTWritesPartialResults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "grpcbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	sc := writeFile(t, "long.yaml", "load: {rate: 100, duration: 20s}\nmix: [{call: GetUser}]\nrepeat: 3\n")
-	out := filepath.Join(dir, "results.json")
-	cmd := exec.Command(bin, "run", sc, "-o", out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	sent := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	if d := time.Since(sent); d > 5*time.Second {
-		t.Errorf("took %v to stop after SIGINT", d)
-	}
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailure {
-		t.Fatalf("exit %v, want 3 (interrupted); stderr %s", err, stderr.String())
-	}
-	run, err := results.ReadFile(out)
-	if err != nil {
-		t.Fatalf("partial results invalid: %v", err)
-	}
-	if !run.Partial || len(run.Cells) != 1 || !run.Cells[0].Partial || run.Cells[0].All.Calls < 50 {
-		t.Fatalf("partial %v cells %d", run.Partial, len(run.Cells))
-	}
-	if matches, _ := filepath.Glob(filepath.Join(dir, ".results.json*")); len(matches) > 0 {
-		t.Fatalf("temporary files left: %v", matches)
 	}
 }
 

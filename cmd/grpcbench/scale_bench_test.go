@@ -51,7 +51,7 @@ func benchSize(b *testing.B) (rate int, dur time.Duration, pairs int) {
 // scenario at rate against it.
 func benchSetup(b *testing.B, rate int, dur time.Duration) string {
 	b.Helper()
-	grpcbenchBinary(b)
+	binary(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 1})
 	if err != nil {

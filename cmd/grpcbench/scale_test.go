@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,47 +16,6 @@ import (
 	"github.com/grpcbench/grpcbench/results"
 	"github.com/grpcbench/grpcbench/scenarios"
 )
-
-// The grpcbench binary the process tests run, built once by the first test
-// that needs it and removed by TestMain.
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
-
-// withBinary wraps testing.M so that TestMain removes the built binary.
-type withBinary struct{ m interface{ Run() int } }
-
-func (w withBinary) Run() int {
-	code := w.m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	return code
-}
-
-// grpcbenchBinary builds the binary once (go build) and returns its path.
-func grpcbenchBinary(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "grpcbench-bin-"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "grpcbench")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // process is a started grpcbench process.
 type process struct {
@@ -68,7 +26,7 @@ type process struct {
 
 func startProcess(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(grpcbenchBinary(t), args...)
+	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &process{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
@@ -107,7 +65,7 @@ func (p *process) wait(t testing.TB, limit time.Duration) int {
 // with --start-at, merge into one run that is the sum of its shards and
 // matches what the server received, second by second.
 func TestShardProcessesMergeExactly(t *testing.T) {
-	grpcbenchBinary(t) // before the start time is chosen
+	binary(t) // before the start time is chosen
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 1})
