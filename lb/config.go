@@ -141,6 +141,10 @@ type Config struct {
 
 	// ConnectBackoff configures reconnect backoff and the connect timeout.
 	ConnectBackoff ConnectBackoff `yaml:"connect_backoff"`
+
+	// OutlierDetection, when set, runs the policy under outlier ejection
+	// (see OutlierDetection). Not with pick_first.
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
 }
 
 // Keepalive configures client-side HTTP/2 keepalive pings. The zero value
@@ -265,6 +269,7 @@ func (c Config) Validate() error {
 	}
 
 	errs = append(errs, c.ConnectBackoff.validate("connect_backoff")...)
+	errs = append(errs, c.validateOutlier()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,134 @@
+package lb
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/balancer"
+)
+
+func TestDetect(t *testing.T) {
+	sr := &srSettings{stdevFactor: 1.9, enforcement: 100, minimumHosts: 3, requestVolume: 10}
+	fp := &fpSettings{threshold: 50, enforcement: 100, minimumHosts: 3, requestVolume: 10}
+	ok := func(n uint64) epSample { return epSample{succ: n} }
+	bad := func(succ, fail uint64) epSample { return epSample{succ: succ, fail: fail} }
+	many := []epSample{ok(100), ok(100), ok(100), ok(100), ok(100), ok(100), ok(100), ok(100), ok(100), bad(50, 50)}
+	tests := []struct {
+		name string
+		s    odSettings
+		eps  []epSample
+		roll int
+		want []verdict
+	}{
+		{"success rate: one low among ten", odSettings{maxEjectionPercent: 10, sr: sr}, many, 0,
+			[]verdict{{9, EjectSuccessRate}}},
+		// mean 2/3, stdev 0.47: 0 is above mean − 1.9·stdev, so nothing.
+		{"success rate: one of three fails, too few to stand out", odSettings{maxEjectionPercent: 100, sr: sr},
+			[]epSample{bad(0, 100), ok(100), ok(100)}, 0, nil},
+		{"success rate: below minimum hosts", odSettings{maxEjectionPercent: 100, sr: sr}, many[8:], 0, nil},
+		{"success rate: low volume not judged", odSettings{maxEjectionPercent: 100, sr: sr},
+			append(slices.Clone(many[:9]), bad(5, 4)), 0, nil},
+		{"success rate: factor 0 ejects below mean", odSettings{maxEjectionPercent: 100,
+			sr: &srSettings{enforcement: 100, minimumHosts: 3, requestVolume: 10}},
+			[]epSample{ok(100), bad(90, 10), ok(100)}, 0, []verdict{{1, EjectSuccessRate}}},
+		{"failure percentage above threshold", odSettings{maxEjectionPercent: 100, fp: fp},
+			[]epSample{bad(0, 100), ok(100), bad(49, 51), bad(50, 50)}, 0,
+			[]verdict{{0, EjectFailurePercentage}, {2, EjectFailurePercentage}}},
+		{"failure percentage: below minimum hosts", odSettings{maxEjectionPercent: 100, fp: fp},
+			[]epSample{bad(0, 100), ok(100)}, 0, nil},
+		{"failure percentage: low volume", odSettings{maxEjectionPercent: 100, fp: fp},
+			[]epSample{bad(0, 9), ok(100), ok(100)}, 0, nil},
+		{"max ejection percent 34 of 3: one", odSettings{maxEjectionPercent: 34, fp: fp},
+			[]epSample{bad(0, 100), bad(0, 100), ok(100)}, 0, []verdict{{0, EjectFailurePercentage}}},
+		{"max ejection percent 67 of 3: two", odSettings{maxEjectionPercent: 67, fp: fp},
+			[]epSample{bad(0, 100), bad(0, 100), ok(100)}, 0,
+			[]verdict{{0, EjectFailurePercentage}, {1, EjectFailurePercentage}}},
+		{"max ejection percent 10: one always allowed", odSettings{maxEjectionPercent: 10, fp: fp},
+			[]epSample{bad(0, 100), ok(100), ok(100)}, 0, []verdict{{0, EjectFailurePercentage}}},
+		{"max ejection percent counts ejected ones", odSettings{maxEjectionPercent: 34, fp: fp},
+			[]epSample{{ejected: true}, bad(0, 100), ok(100)}, 0, nil},
+		{"already ejected not judged", odSettings{maxEjectionPercent: 100, fp: fp},
+			[]epSample{{fail: 100, ejected: true}, ok(100), ok(100)}, 0, nil},
+		{"enforcement: roll below", odSettings{maxEjectionPercent: 100,
+			fp: &fpSettings{threshold: 50, enforcement: 30, minimumHosts: 1, requestVolume: 1}},
+			[]epSample{bad(0, 10)}, 29, []verdict{{0, EjectFailurePercentage}}},
+		{"enforcement: roll at or above", odSettings{maxEjectionPercent: 100,
+			fp: &fpSettings{threshold: 50, enforcement: 30, minimumHosts: 1, requestVolume: 1}},
+			[]epSample{bad(0, 10)}, 30, nil},
+		{"both algorithms, one verdict per endpoint", odSettings{maxEjectionPercent: 100, sr: sr, fp: fp}, many, 0,
+			[]verdict{{9, EjectSuccessRate}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := detect(&tt.s, tt.eps, func() int { return tt.roll })
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("detect = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEjectionTime(t *testing.T) {
+	s := &odSettings{baseEjection: 30 * time.Second, maxEjection: 100 * time.Second}
+	for n, want := range []time.Duration{0, 30 * time.Second, 60 * time.Second, 90 * time.Second, 100 * time.Second} {
+		if got := ejectionTime(s, n); got != want {
+			t.Errorf("ejectionTime(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if got := ejectionTime(s, 1<<40); got != 100*time.Second {
+		t.Errorf("ejectionTime(huge) = %v, want the cap", got)
+	}
+	s.maxEjection = time.Second // max(base, max) is the cap
+	if got := ejectionTime(s, 3); got != 30*time.Second {
+		t.Errorf("ejectionTime with max < base = %v, want base", got)
+	}
+}
+
+func TestEndpointCounts(t *testing.T) {
+	e := newEndpoint("a:1")
+	for range 5 {
+		e.done(balancer.DoneInfo{})
+	}
+	for range 3 {
+		e.done(balancer.DoneInfo{Err: errEjected})
+	}
+	if s, f := e.take(); s != 5 || f != 3 {
+		t.Errorf("take = %d, %d, want 5, 3", s, f)
+	}
+	if s, f := e.take(); s != 0 || f != 0 {
+		t.Errorf("take after take = %d, %d, want 0, 0", s, f)
+	}
+}
+
+// fixedPicker is a child picker that always picks the same SubConn, so the
+// benchmark below measures the outlier picker's own work.
+type fixedPicker struct{ r balancer.PickResult }
+
+func (p fixedPicker) Pick(balancer.PickInfo) (balancer.PickResult, error) { return p.r, nil }
+
+// BenchmarkOutlierPickDone measures the per-call bookkeeping of outlier
+// detection: the wrapped pick and the Done that counts the result (one
+// atomic add). It must not allocate.
+func BenchmarkOutlierPickDone(b *testing.B) {
+	e := newEndpoint("127.0.0.1:1")
+	sc := &subConn{ep: e, done: e.done}
+	p := &odPicker{child: fixedPicker{balancer.PickResult{SubConn: sc}}}
+	fail := balancer.DoneInfo{Err: errEjected}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r, err := p.Pick(balancer.PickInfo{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%4 == 0 {
+			r.Done(fail)
+		} else {
+			r.Done(balancer.DoneInfo{})
+		}
+	}
+	if s, f := e.take(); s+f == 0 {
+		b.Fatal("nothing counted")
+	}
+}
