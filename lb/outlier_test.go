@@ -32,8 +32,8 @@ type sample struct {
 	calls []int64
 }
 
-// driver runs GetUser calls on a few goroutines and samples the server's
-// per-backend counters every 20 ms until stopped.
+// driver runs calls (do) on a few goroutines and samples the server's
+// per-backend GetUser counters every 20 ms until stopped.
 type driver struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -41,7 +41,7 @@ type driver struct {
 	samples []sample
 }
 
-func drive(t *testing.T, cl *fakeserver.Cluster, c userpb.UserServiceClient, workers int) *driver {
+func drive(t *testing.T, cl *fakeserver.Cluster, do func(), workers int) *driver {
 	d := &driver{stop: make(chan struct{})}
 	for range workers {
 		d.wg.Add(1)
@@ -53,7 +53,7 @@ func drive(t *testing.T, cl *fakeserver.Cluster, c userpb.UserServiceClient, wor
 					return
 				default:
 				}
-				_ = call(context.Background(), c)
+				do()
 			}
 		}()
 	}
@@ -151,7 +151,7 @@ func TestOutlierEjectionOfFailingBackend(t *testing.T) {
 	start := time.Now()
 	c := dial(t, cfg, lb.NewStaticResolver(addrs...))
 	warmUp(t, cl, c, 0, 1, 2)
-	d := drive(t, cl, c, 4)
+	d := drive(t, cl, func() { _ = call(context.Background(), c) }, 4)
 
 	// Ejected within the interval (plus the time to fill request_volume
 	// and some scheduling slack), back after base_ejection_time, ejected
@@ -233,7 +233,7 @@ func TestOutlierMaxEjectionPercent(t *testing.T) {
 			}}.WithEjectionLog(log)
 			c := dial(t, cfg, lb.NewStaticResolver(addrs...))
 			warmUp(t, cl, c, 0, 1, 2)
-			d := drive(t, cl, c, 4)
+			d := drive(t, cl, func() { _ = call(context.Background(), c) }, 4)
 			waitEvents(t, log, 10*time.Second, "an ejection", func(ev []lb.EjectionEvent) bool {
 				return count(ev, lb.Ejected, "") >= tt.want
 			})
