@@ -114,6 +114,7 @@ func TestAddRemoveReplaceBackend(t *testing.T) {
 		t.Errorf("addresses moved: %s, %s", st.Backends[0].Addr, st.Backends[2].Addr)
 	}
 	want := [][]string{
+		initial,
 		{initial[0], initial[1], added},
 		{initial[1], added},
 		{added, st.Backends[3].Addr},
@@ -121,7 +122,7 @@ func TestAddRemoveReplaceBackend(t *testing.T) {
 	if got := pub.get(); !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("published %q, want %q", got, want)
 	}
-	if got := cl.Addrs(); !slices.Equal(got, want[2]) || !slices.Equal(cl.Members(), []int{2, 3}) {
+	if got := cl.Addrs(); !slices.Equal(got, want[3]) || !slices.Equal(cl.Members(), []int{2, 3}) {
 		t.Errorf("Addrs %q Members %v after the changes", got, cl.Members())
 	}
 	ch := cl.Changes()
@@ -162,7 +163,7 @@ func TestEventsOnSchedule(t *testing.T) {
 		t.Fatalf("stats backends %+v", st.Backends)
 	}
 	members := []string{st.Backends[2].Addr, st.Backends[3].Addr, st.Backends[4].Addr}
-	if got := pub.get(); len(got) != 3 || !slices.Equal(got[2], members) {
+	if got := pub.get(); len(got) != 4 || !slices.Equal(got[0], a) || !slices.Equal(got[3], members) {
 		t.Errorf("published %q, last want %q", got, members)
 	}
 	// The fault on backend 3 (started by the add event) applies to it.

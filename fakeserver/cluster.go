@@ -33,10 +33,12 @@ type Cluster struct {
 type Option func(*Cluster)
 
 // OnMembership makes the cluster call publish with the member backends'
-// addresses (in backend order) after every membership change, before a
-// removed backend stops and after an added one listens: the place to write
-// the list where clients discover it (a file, etcd). Calls are serialised;
-// an error is recorded in the change's Err and does not undo the change.
+// addresses (in backend order): once in Start, when every initial backend
+// listens (an error there fails Start), and after every membership change,
+// after added backends listen and before removed ones stop. It is the place
+// to write the list where clients discover it (a file, etcd). Calls are
+// serialised; an error after Start is recorded in the change's Err and does
+// not undo the change.
 func OnMembership(publish func(addrs []string) error) Option {
 	return func(cl *Cluster) { cl.hook = publish }
 }
@@ -65,6 +67,12 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (*Cluster, error) {
 		}
 	}
 	cl.apply(-1, cl.elapsed())
+	if cl.hook != nil {
+		if err := cl.hook(cl.Addrs()); err != nil {
+			cl.Stop()
+			return nil, fmt.Errorf("fakeserver: publishing the initial membership: %w", err)
+		}
+	}
 	cl.wg.Add(2)
 	go func() {
 		defer cl.wg.Done()
