@@ -384,3 +384,65 @@ func BenchmarkUnaryOutlier(b *testing.B) {
 		})
 	}
 }
+
+// TestOutlierEjectionUnderEachPolicy shows the ejection reaching the child
+// policy's picks under every policy it may wrap: once backend 0 is
+// ejected, it gets no more calls.
+func TestOutlierEjectionUnderEachPolicy(t *testing.T) {
+	period := 100 * time.Millisecond
+	for _, cfg := range []lb.Config{
+		{Policy: lb.RoundRobin},
+		{Policy: lb.WeightedRoundRobin, BlackoutPeriod: &period, WeightUpdatePeriod: &period},
+		{Policy: lb.LeastRequest},
+		{Policy: lb.RingHash, HashHeader: "x-key"}, // calls without the header hash at random
+	} {
+		t.Run(string(cfg.Policy), func(t *testing.T) {
+			cl := startCluster(t, fakeserver.Config{Faults: []fakeserver.Fault{failing(0)}})
+			addrs := cl.Addrs()
+			log := lb.NewEjectionLog()
+			defer log.Close()
+			cfg.OutlierDetection = &lb.OutlierDetection{Interval: ptr(100 * time.Millisecond), BaseEjectionTime: ptr(time.Minute),
+				FailurePercentage: &lb.FailurePercentageEjection{MinimumHosts: ptr(3), RequestVolume: ptr(5)}}
+			c := dial(t, cfg.WithEjectionLog(log), lb.NewStaticResolver(addrs...))
+			d := drive(t, cl, func() { _ = call(context.Background(), c) }, 4)
+			ev := waitEvents(t, log, 10*time.Second, "backend 0 ejected", func(ev []lb.EjectionEvent) bool {
+				return count(ev, lb.Ejected, addrs[0]) == 1
+			})
+			waitUntil(ev[0].At.Add(500 * time.Millisecond))
+			d.halt()
+			if n, ok := d.callsBetween(0, ev[0].At.Add(50*time.Millisecond), time.Now()); !ok || n != 0 {
+				t.Errorf("backend 0 got %d calls after its ejection (sampled %v)", n, ok)
+			}
+			if n, _ := d.callsBetween(1, ev[0].At.Add(50*time.Millisecond), time.Now()); n == 0 {
+				t.Errorf("backend 1 got no calls after backend 0's ejection")
+			}
+			if ev := log.Events(); len(ev) != 1 || ev[0].Addr != addrs[0] {
+				t.Errorf("events %+v, want only backend 0's ejection", ev)
+			}
+		})
+	}
+}
+
+// TestOutlierEjectedEndpointRemoved: an ejected endpoint that leaves the
+// resolver's set is recorded as returned ("removed"), so every ejection in
+// the log has an end.
+func TestOutlierEjectedEndpointRemoved(t *testing.T) {
+	cl := startCluster(t, fakeserver.Config{Faults: []fakeserver.Fault{failing(0)}})
+	addrs := cl.Addrs()
+	log := lb.NewEjectionLog()
+	defer log.Close()
+	cfg := lb.Config{OutlierDetection: &lb.OutlierDetection{Interval: ptr(100 * time.Millisecond), BaseEjectionTime: ptr(time.Minute),
+		FailurePercentage: &lb.FailurePercentageEjection{MinimumHosts: ptr(3), RequestVolume: ptr(5)}}}.WithEjectionLog(log)
+	r := lb.NewStaticResolver(addrs...)
+	c := dial(t, cfg, r)
+	d := drive(t, cl, func() { _ = call(context.Background(), c) }, 2)
+	waitEvents(t, log, 10*time.Second, "backend 0 ejected", func(ev []lb.EjectionEvent) bool { return count(ev, lb.Ejected, addrs[0]) == 1 })
+	if err := r.SetAddrs(addrs[1:]); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvents(t, log, 10*time.Second, "backend 0 returned", func(ev []lb.EjectionEvent) bool { return count(ev, lb.Unejected, addrs[0]) == 1 })
+	d.halt()
+	if last := ev[len(ev)-1]; last.Reason != lb.ReturnRemoved || !last.At.After(ev[0].At) {
+		t.Errorf("return %+v, want reason %q after the ejection", last, lb.ReturnRemoved)
+	}
+}
