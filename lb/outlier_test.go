@@ -26,10 +26,11 @@ func failing(backends ...int) fakeserver.Fault {
 		Error: &fakeserver.ErrorRule{Code: codes.Unavailable, Rate: ptr(1.0)}}
 }
 
-// sample is one reading of the per-backend GetUser counters.
+// sample is one reading of the per-backend GetUser counters, taken
+// between at and done.
 type sample struct {
-	at    time.Time
-	calls []int64
+	at, done time.Time
+	calls    []int64
 }
 
 // driver runs calls (do) on a few goroutines and samples the server's
@@ -64,6 +65,7 @@ func drive(t *testing.T, cl *fakeserver.Cluster, do func(), workers int) *driver
 		defer tk.Stop()
 		for {
 			s := sample{at: time.Now(), calls: getUserCalls(cl)}
+			s.done = time.Now()
 			d.mu.Lock()
 			d.samples = append(d.samples, s)
 			d.mu.Unlock()
@@ -88,7 +90,8 @@ func (d *driver) halt() {
 }
 
 // callsBetween returns how many calls backend i received between the first
-// sample at or after from and the last sample at or before to.
+// sample begun at or after from and the last sample done at or before to:
+// a count of calls that arrived within [from, to].
 func (d *driver) callsBetween(i int, from, to time.Time) (int64, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -98,7 +101,7 @@ func (d *driver) callsBetween(i int, from, to time.Time) (int64, bool) {
 		if first == nil && !s.at.Before(from) {
 			first = s
 		}
-		if !s.at.After(to) {
+		if !s.done.After(to) {
 			last = s
 		}
 	}
@@ -107,6 +110,10 @@ func (d *driver) callsBetween(i int, from, to time.Time) (int64, bool) {
 	}
 	return last.calls[i] - first.calls[i], true
 }
+
+// settle is how long calls picked just before an ejection may take to reach
+// the server on a busy machine.
+const settle = 200 * time.Millisecond
 
 // waitEvents waits until the log holds events matching ok, or fails.
 func waitEvents(t *testing.T, log *lb.EjectionLog, d time.Duration, what string, ok func([]lb.EjectionEvent) bool) []lb.EjectionEvent {
@@ -187,11 +194,11 @@ func TestOutlierEjectionOfFailingBackend(t *testing.T) {
 	if got := back.At.Sub(first.At); got < base || got > base+interval+300*time.Millisecond {
 		t.Errorf("ejected for %v, want base_ejection_time %v up to one interval more", got, base)
 	}
-	// No calls reach backend 0 while it is ejected (after the child's
-	// picker has changed: allow one sampling period for calls picked just
-	// before), while the others keep serving.
-	n0, ok := d.callsBetween(0, first.At.Add(50*time.Millisecond), back.At)
-	n1, _ := d.callsBetween(1, first.At.Add(50*time.Millisecond), back.At)
+	// No calls reach backend 0 while it is ejected (allowing calls picked
+	// just before the ejection 200ms to arrive), while the others keep
+	// serving.
+	n0, ok := d.callsBetween(0, first.At.Add(settle), back.At)
+	n1, _ := d.callsBetween(1, first.At.Add(settle), back.At)
 	if !ok || n0 != 0 || n1 == 0 {
 		t.Errorf("while ejected: backend 0 got %d calls (want 0), backend 1 got %d (want > 0), sampled %v", n0, n1, ok)
 	}
@@ -408,13 +415,16 @@ func TestOutlierEjectionUnderEachPolicy(t *testing.T) {
 			ev := waitEvents(t, log, 10*time.Second, "backend 0 ejected", func(ev []lb.EjectionEvent) bool {
 				return count(ev, lb.Ejected, addrs[0]) == 1
 			})
-			waitUntil(ev[0].At.Add(500 * time.Millisecond))
+			waitUntil(ev[0].At.Add(settle))
+			before := getUserCalls(cl)
+			waitUntil(time.Now().Add(400 * time.Millisecond))
+			after := getUserCalls(cl)
 			d.halt()
-			if n, ok := d.callsBetween(0, ev[0].At.Add(50*time.Millisecond), time.Now()); !ok || n != 0 {
-				t.Errorf("backend 0 got %d calls after its ejection (sampled %v)", n, ok)
+			if n := after[0] - before[0]; n != 0 {
+				t.Errorf("backend 0 got %d calls in 400ms after its ejection", n)
 			}
-			if n, _ := d.callsBetween(1, ev[0].At.Add(50*time.Millisecond), time.Now()); n == 0 {
-				t.Errorf("backend 1 got no calls after backend 0's ejection")
+			if after[1] == before[1] && after[2] == before[2] {
+				t.Errorf("backends 1 and 2 got no calls after backend 0's ejection")
 			}
 			if ev := log.Events(); len(ev) != 1 || ev[0].Addr != addrs[0] {
 				t.Errorf("events %+v, want only backend 0's ejection", ev)

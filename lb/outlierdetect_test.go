@@ -132,3 +132,48 @@ func BenchmarkOutlierPickDone(b *testing.B) {
 		b.Fatal("nothing counted")
 	}
 }
+
+// FuzzOutlierParseConfig feeds JSON configs to the balancer's parser: it
+// never panics, and every config it accepts runs with settings in range
+// (the sweep cannot spin, an ejection has a length, the shares are
+// percentages) and a registered child policy.
+func FuzzOutlierParseConfig(f *testing.F) {
+	for _, s := range []string{
+		`{"interval":"1s","baseEjectionTime":"30s","maxEjectionTime":"300s","maxEjectionPercent":10,` +
+			`"successRateEjection":{"stdevFactor":1900,"enforcementPercentage":100,"minimumHosts":5,"requestVolume":100},` +
+			`"childPolicy":[{"round_robin":{}}]}`,
+		`{"failurePercentageEjection":{},"childPolicy":[{"nope":{}},{"least_request_experimental":{"choiceCount":3}}]}`,
+		`{"failurePercentageEjection":{"threshold":101},"childPolicy":[{"round_robin":{}}]}`,
+		`{"interval":"-1s","successRateEjection":{},"childPolicy":[]}`,
+		`{}`, `[`, `{"eventLog":"1","successRateEjection":{},"childPolicy":[{"round_robin":{}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := odBuilder{}.ParseConfig(data)
+		if err != nil {
+			return
+		}
+		cfg := c.(*odConfig)
+		s := cfg.s
+		pct := func(v int) bool { return v >= 0 && v <= 100 }
+		switch {
+		case cfg.child == nil:
+			t.Fatalf("%s: no child policy", data)
+		case s.interval < MinODInterval || s.baseEjection <= 0 || s.maxEjection <= 0:
+			t.Fatalf("%s: times out of range: %+v", data, s)
+		case s.maxEjectionPercent < 1 || s.maxEjectionPercent > 100:
+			t.Fatalf("%s: max ejection percent %d", data, s.maxEjectionPercent)
+		case s.sr == nil && s.fp == nil:
+			t.Fatalf("%s: no algorithm", data)
+		case s.sr != nil && (!pct(s.sr.enforcement) || s.sr.minimumHosts < 1 || s.sr.requestVolume < 1 ||
+			s.sr.stdevFactor < 0 || s.sr.stdevFactor > MaxStdevFactor):
+			t.Fatalf("%s: success rate settings %+v", data, *s.sr)
+		case s.fp != nil && (!pct(s.fp.enforcement) || !pct(s.fp.threshold) || s.fp.minimumHosts < 1 || s.fp.requestVolume < 1):
+			t.Fatalf("%s: failure percentage settings %+v", data, *s.fp)
+		}
+		if d := ejectionTime(&s, 1<<20); d <= 0 || d > max(s.baseEjection, s.maxEjection) {
+			t.Fatalf("%s: ejection time %v", data, d)
+		}
+	})
+}
