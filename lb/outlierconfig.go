@@ -44,7 +44,7 @@ type OutlierDetection struct {
 	// Log, set in code (never from YAML), receives the ejections and
 	// returns of every ClientConn built with this configuration. Use
 	// Config.WithEjectionLog to set it on a copy.
-	Log *EjectionLog `yaml:"-"`
+	Log *EjectionLog `yaml:"-" json:"-"`
 }
 
 // SuccessRateEjection ejects endpoints whose success rate in the last
