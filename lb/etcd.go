@@ -132,9 +132,9 @@ func addrsOf(set map[string]string) []string {
 // emptied prefix is an Update with Err (the previous set stays) and a bad
 // key is an Update with Err and is left out of the set. When the watch ends (etcd
 // compacted the revision, lost its leader), the source lists the prefix
-// again every 0.5 s until it succeeds, reporting each failure. If etcd
-// itself goes away, its client reconnects on its own and the last set stays
-// in force meanwhile (no Update). The etcd client is closed when ctx ends.
+// again every 0.5 s until it succeeds, reporting each failure. While etcd
+// does not answer, its client keeps reconnecting and the last set stays in
+// force. The etcd client is closed when ctx ends.
 func Etcd(cfg EtcdConfig) Source { return &etcdSource{cfg: cfg} }
 
 type etcdSource struct{ cfg EtcdConfig }
