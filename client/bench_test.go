@@ -32,8 +32,8 @@ func BenchmarkGetUser(b *testing.B) {
 		call func() error
 	}{
 		{"raw_stub", func() error { _, err := stub.GetUser(ctx, req); return err }},
-		{"client", func() error { _, err := plain.GetUser(ctx, req); return err }},
-		{"client_timeout", func() error { _, err := withTimeout.GetUser(ctx, req); return err }},
+		{"client", func() error { _, err := getUser(ctx, plain, req); return err }},
+		{"client_timeout", func() error { _, err := getUser(ctx, withTimeout, req); return err }},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
@@ -73,7 +73,7 @@ func BenchmarkListUsers(b *testing.B) {
 	b.Run("client", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := c.ListUsers(ctx, req, nil); err != nil {
+			if _, err := listUsers(ctx, c, req, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -113,7 +113,7 @@ func BenchmarkSyncUsers(b *testing.B) {
 		b.ReportAllocs()
 		fill := func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(i); req.UserId = "u-1" }
 		for b.Loop() {
-			if _, err := c.SyncUsers(ctx, n, fill, nil); err != nil {
+			if _, err := syncUsers(ctx, c, n, fill, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

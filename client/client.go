@@ -10,27 +10,17 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/grpcbench/grpcbench/proto/userpb"
+	"github.com/grpcbench/grpcbench/methods"
 )
 
-// Stream descriptions of UserService, looked up once by name.
-var (
-	listUsersDesc        = streamDesc("ListUsers")
-	batchCreateUsersDesc = streamDesc("BatchCreateUsers")
-	syncUsersDesc        = streamDesc("SyncUsers")
-)
-
-func streamDesc(name string) *grpc.StreamDesc {
-	for i := range userpb.UserService_ServiceDesc.Streams {
-		if userpb.UserService_ServiceDesc.Streams[i].StreamName == name {
-			return &userpb.UserService_ServiceDesc.Streams[i]
-		}
-	}
-	panic("client: UserService has no stream " + name)
-}
-
-// Client is a typed UserService client over a grpc.ClientConnInterface.
-// It is safe for concurrent use; its options are fixed when it is made.
+// Client calls any gRPC method over a grpc.ClientConnInterface. It is safe
+// for concurrent use; its options are fixed when it is made.
+//
+// Requests and replies are proto.Message values (generated or dynamicpb) or
+// the client's own *Payload (bytes encoded once, sent as they are) and
+// *Reply (a reply counted and, when it holds a message, decoded). Every call
+// uses the client's codec, which is gRPC's proto codec for proto.Message
+// values, so the wire format is always application/grpc+proto.
 //
 // RPC failures are returned as the status errors grpc-go produces (use
 // status.Code or Classify on them). Errors returned by a callback are wrapped
@@ -68,7 +58,8 @@ func (c *Client) Options() CallOptions {
 func (c *Client) Conn() grpc.ClientConnInterface { return c.cc }
 
 // CallOptions returns the gRPC call options every call passes, starting with
-// grpc.StaticMethod(). The slice is shared: do not modify it.
+// grpc.StaticMethod() and the client's codec. The slice is shared: do not
+// modify it.
 func (c *Client) CallOptions() []grpc.CallOption { return c.c.opts }
 
 // unaryContext adds the configured metadata and deadline to ctx. cancel is
@@ -95,51 +86,42 @@ func (c *Client) streamContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithCancel(ctx)
 }
 
-// CreateUser calls the unary CreateUser method and returns the created user.
-// req is only read, so a caller may reuse it for its next call once
-// CreateUser has returned.
-func (c *Client) CreateUser(ctx context.Context, req *userpb.CreateUserRequest) (*userpb.User, error) {
+// errKind is returned when a helper is used with a method of another kind.
+func errKind(m *methods.Method, want methods.Kind) error {
+	return fmt.Errorf("client: %s is %s, not %s", m.Name(), m.Kind(), want)
+}
+
+// Unary calls a unary method: req is sent, the response is read into reply.
+// req is only read, so a caller may reuse it once Unary has returned.
+func (c *Client) Unary(ctx context.Context, m *methods.Method, req, reply any) error {
+	if m.Kind() != methods.Unary {
+		return errKind(m, methods.Unary)
+	}
 	ctx, cancel := c.unaryContext(ctx)
-	resp := new(userpb.CreateUserResponse)
-	err := c.cc.Invoke(ctx, userpb.UserService_CreateUser_FullMethodName, req, resp, c.c.opts...)
+	err := c.cc.Invoke(ctx, m.FullMethod(), req, reply, c.c.opts...)
 	if cancel != nil {
 		cancel()
 	}
-	if err != nil {
-		return nil, err
-	}
-	return resp.GetUser(), nil
+	return err
 }
 
-// GetUser calls the unary GetUser method and returns the user. req is only
-// read, so a caller may reuse it for its next call once GetUser has returned.
-func (c *Client) GetUser(ctx context.Context, req *userpb.GetUserRequest) (*userpb.User, error) {
-	ctx, cancel := c.unaryContext(ctx)
-	resp := new(userpb.GetUserResponse)
-	err := c.cc.Invoke(ctx, userpb.UserService_GetUser_FullMethodName, req, resp, c.c.opts...)
-	if cancel != nil {
-		cancel()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return resp.GetUser(), nil
-}
-
-// ListUsers calls the server-streaming ListUsers method and calls onUser for
-// every user received. It returns the number of users received and nil once
-// the server has ended the stream with OK.
+// ServerStream calls a server-streaming method: req is sent, then every
+// response is read into reply and onMsg(i) is called with its index. It
+// returns the number of responses and nil once the server has ended the
+// stream with OK.
 //
-// onUser runs on the calling goroutine immediately after each message is
-// received and before the next receive, so the time of its first call is the
-// time to first message. The *User it gets is reused for the next message:
-// onUser must not keep it (copy it with proto.Clone to keep it). If onUser
-// returns an error, the stream is cancelled and ListUsers returns that error
-// wrapped. onUser may be nil.
-func (c *Client) ListUsers(ctx context.Context, req *userpb.ListUsersRequest, onUser func(*userpb.User) error) (int, error) {
+// onMsg runs on the calling goroutine right after each receive and before
+// the next, so the time of its first call is the time to first message.
+// reply is reused for every message: onMsg must not keep what it holds. If
+// onMsg returns an error, the stream is cancelled and ServerStream returns
+// that error wrapped. onMsg may be nil.
+func (c *Client) ServerStream(ctx context.Context, m *methods.Method, req, reply any, onMsg func(i int) error) (int, error) {
+	if m.Kind() != methods.ServerStream {
+		return 0, errKind(m, methods.ServerStream)
+	}
 	ctx, cancel := c.streamContext(ctx)
 	defer cancel()
-	s, err := c.cc.NewStream(ctx, listUsersDesc, userpb.UserService_ListUsers_FullMethodName, c.c.opts...)
+	s, err := c.cc.NewStream(ctx, m.StreamDesc(), m.FullMethod(), c.c.opts...)
 	if err != nil {
 		return 0, err
 	}
@@ -151,98 +133,90 @@ func (c *Client) ListUsers(ctx context.Context, req *userpb.ListUsersRequest, on
 	if err := s.CloseSend(); err != nil {
 		return 0, err
 	}
-	u := new(userpb.User)
 	n := 0
 	for {
-		if err := s.RecvMsg(u); err != nil {
+		if err := s.RecvMsg(reply); err != nil {
 			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			return n, err
 		}
 		n++
-		if onUser != nil {
-			if err := onUser(u); err != nil {
-				return n, fmt.Errorf("client: ListUsers: callback on message %d: %w", n, err)
+		if onMsg != nil {
+			if err := onMsg(n - 1); err != nil {
+				return n, fmt.Errorf("client: %s: callback on message %d: %w", m.Short(), n, err)
 			}
 		}
 	}
 }
 
-// BatchCreateUsers calls the client-streaming BatchCreateUsers method with n
-// requests and returns the server's reply.
+// ClientStream calls a client-streaming method with n requests, each
+// next(i) for i = 0..n-1, and reads the server's reply. It returns the number
+// of requests sent.
 //
-// fill is called before each send with the index (0..n-1) and the request to
-// send. The same request message is reused for every send and still holds
-// what the previous fill set: fill overwrites the fields it needs. (gRPC
-// encodes a message inside SendMsg, so reuse is safe; a ClientConnInterface
-// layer that keeps sent messages must copy them.) fill may be nil, which
-// sends empty requests.
-//
-// If the server ends the stream before all n requests are sent,
-// BatchCreateUsers returns the server's status, or an error saying how many
-// were sent when the server ended it with OK.
-func (c *Client) BatchCreateUsers(ctx context.Context, n int, fill func(i int, req *userpb.CreateUserRequest)) (*userpb.BatchCreateUsersResponse, error) {
+// next runs right before each send; the value it returns is only read
+// during the send, so it may be reused. (gRPC encodes a message inside
+// SendMsg; a ClientConnInterface layer that keeps sent messages must copy
+// them.) If the server ends the stream before all n requests are sent,
+// ClientStream returns the server's status, or an error saying how many were
+// sent when the server ended it with OK.
+func (c *Client) ClientStream(ctx context.Context, m *methods.Method, n int, next func(i int) any, reply any) (int, error) {
+	if m.Kind() != methods.ClientStream {
+		return 0, errKind(m, methods.ClientStream)
+	}
 	ctx, cancel := c.streamContext(ctx)
 	defer cancel()
-	s, err := c.cc.NewStream(ctx, batchCreateUsersDesc, userpb.UserService_BatchCreateUsers_FullMethodName, c.c.opts...)
-	if err != nil {
-		return nil, err
-	}
-	req := new(userpb.CreateUserRequest)
-	sent := 0
-	for ; sent < n; sent++ {
-		if fill != nil {
-			fill(sent, req)
-		}
-		if err := s.SendMsg(req); err != nil {
-			if errors.Is(err, io.EOF) {
-				break // the stream ended; RecvMsg returns why
-			}
-			return nil, err
-		}
-	}
-	if err := s.CloseSend(); err != nil {
-		return nil, err
-	}
-	resp := new(userpb.BatchCreateUsersResponse)
-	// For a client-streaming method RecvMsg also reads the end of the
-	// stream, so the stream is finished when it returns.
-	if err := s.RecvMsg(resp); err != nil {
-		return nil, err
-	}
-	if sent < n {
-		return resp, fmt.Errorf("client: BatchCreateUsers: server ended the stream after %d of %d requests", sent, n)
-	}
-	return resp, nil
-}
-
-// SyncUsers calls the bidirectional SyncUsers method in lock step: for
-// i = 0..n-1 it calls fill(i, req), sends req, waits for one reply and calls
-// onReply(i, reply). Then it closes its side and reads the stream to its end.
-// It returns the number of replies received.
-//
-// fill runs immediately before the send and onReply immediately after the
-// reply is received, both on the calling goroutine, so the time between them
-// is the message's round trip. The request and reply messages are reused
-// for every exchange (see BatchCreateUsers for what that means for fill);
-// onReply must not keep the reply. fill and onReply may be nil. If onReply
-// returns an error, the stream is cancelled and SyncUsers returns that error
-// wrapped.
-func (c *Client) SyncUsers(ctx context.Context, n int, fill func(i int, req *userpb.SyncUserRequest), onReply func(i int, reply *userpb.SyncUserResponse) error) (int, error) {
-	ctx, cancel := c.streamContext(ctx)
-	defer cancel()
-	s, err := c.cc.NewStream(ctx, syncUsersDesc, userpb.UserService_SyncUsers_FullMethodName, c.c.opts...)
+	s, err := c.cc.NewStream(ctx, m.StreamDesc(), m.FullMethod(), c.c.opts...)
 	if err != nil {
 		return 0, err
 	}
-	req := new(userpb.SyncUserRequest)
-	reply := new(userpb.SyncUserResponse)
-	for i := 0; i < n; i++ {
-		if fill != nil {
-			fill(i, req)
+	sent := 0
+	for ; sent < n; sent++ {
+		if err := s.SendMsg(next(sent)); err != nil {
+			if errors.Is(err, io.EOF) {
+				break // the stream ended; RecvMsg returns why
+			}
+			return sent, err
 		}
-		if err := s.SendMsg(req); err != nil {
+	}
+	if err := s.CloseSend(); err != nil {
+		return sent, err
+	}
+	// For a client-streaming method RecvMsg also reads the end of the
+	// stream, so the stream is finished when it returns.
+	if err := s.RecvMsg(reply); err != nil {
+		return sent, err
+	}
+	if sent < n {
+		return sent, fmt.Errorf("client: %s: server ended the stream after %d of %d requests", m.Short(), sent, n)
+	}
+	return sent, nil
+}
+
+// Bidi calls a bidirectional-streaming method in lock step: for i = 0..n-1
+// it sends next(i), waits for one reply (read into reply) and calls
+// onReply(i). Then it closes its side and reads the stream to its end. It
+// returns the number of replies received.
+//
+// next runs right before the send and onReply right after the reply, both
+// on the calling goroutine, so the time between them is the message's round
+// trip. A server that answers a request with more than one message, or
+// with none, breaks the lock step: the extra replies are read by later
+// receives and the call ends with an error saying so. onReply may be nil;
+// if it returns an error, the stream is cancelled and Bidi returns that
+// error wrapped.
+func (c *Client) Bidi(ctx context.Context, m *methods.Method, n int, next func(i int) any, reply any, onReply func(i int) error) (int, error) {
+	if m.Kind() != methods.Bidi {
+		return 0, errKind(m, methods.Bidi)
+	}
+	ctx, cancel := c.streamContext(ctx)
+	defer cancel()
+	s, err := c.cc.NewStream(ctx, m.StreamDesc(), m.FullMethod(), c.c.opts...)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		if err := s.SendMsg(next(i)); err != nil {
 			if !errors.Is(err, io.EOF) {
 				return i, err
 			}
@@ -250,13 +224,13 @@ func (c *Client) SyncUsers(ctx context.Context, n int, fill func(i int, req *use
 		}
 		if err := s.RecvMsg(reply); err != nil {
 			if errors.Is(err, io.EOF) {
-				return i, fmt.Errorf("client: SyncUsers: server ended the stream after %d of %d replies", i, n)
+				return i, fmt.Errorf("client: %s: server ended the stream after %d of %d replies", m.Short(), i, n)
 			}
 			return i, err
 		}
 		if onReply != nil {
-			if err := onReply(i, reply); err != nil {
-				return i + 1, fmt.Errorf("client: SyncUsers: callback on reply %d: %w", i, err)
+			if err := onReply(i); err != nil {
+				return i + 1, fmt.Errorf("client: %s: callback on reply %d: %w", m.Short(), i, err)
 			}
 		}
 	}
@@ -267,7 +241,7 @@ func (c *Client) SyncUsers(ctx context.Context, n int, fill func(i int, req *use
 	case errors.Is(err, io.EOF):
 		return n, nil
 	case err == nil:
-		return n, fmt.Errorf("client: SyncUsers: server sent more than %d replies", n)
+		return n, fmt.Errorf("client: %s: server sent more than %d replies", m.Short(), n)
 	default:
 		return n, err
 	}

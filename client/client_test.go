@@ -25,21 +25,21 @@ func TestUnaryAgainstFakeServer(t *testing.T) {
 	c := client.New(cc)
 	ctx := context.Background()
 
-	u, err := c.CreateUser(ctx, &userpb.CreateUserRequest{Username: "ada", Email: "ada@example.test"})
+	u, err := createUser(ctx, c, &userpb.CreateUserRequest{Username: "ada", Email: "ada@example.test"})
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	if u.GetUsername() != "ada" || u.GetId() == "" {
 		t.Fatalf("CreateUser returned %v, want username ada and an id", u)
 	}
-	got, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: u.GetId(), ResponsePadding: 100})
+	got, err := getUser(ctx, c, &userpb.GetUserRequest{UserId: u.GetId(), ResponsePadding: 100})
 	if err != nil {
 		t.Fatalf("GetUser: %v", err)
 	}
 	if got.GetId() != u.GetId() || len(got.GetPadding()) != 100 {
 		t.Fatalf("GetUser returned id %q with %d padding bytes, want %q with 100", got.GetId(), len(got.GetPadding()), u.GetId())
 	}
-	_, err = c.GetUser(ctx, &userpb.GetUserRequest{})
+	_, err = getUser(ctx, c, &userpb.GetUserRequest{})
 	if client.Classify(err) != client.ClientError {
 		t.Fatalf("GetUser without id: err %v classified %v, want client_error", err, client.Classify(err))
 	}
@@ -57,7 +57,7 @@ func TestStreamsAgainstFakeServer(t *testing.T) {
 	t.Run("ListUsers", func(t *testing.T) {
 		var ids []string
 		var ptrs = map[*userpb.User]bool{}
-		n, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 25}, func(u *userpb.User) error {
+		n, err := listUsers(ctx, c, &userpb.ListUsersRequest{PageSize: 25}, func(u *userpb.User) error {
 			ids = append(ids, u.GetId())
 			ptrs[u] = true
 			return nil
@@ -74,7 +74,7 @@ func TestStreamsAgainstFakeServer(t *testing.T) {
 	})
 	t.Run("BatchCreateUsers", func(t *testing.T) {
 		var filled []int
-		resp, err := c.BatchCreateUsers(ctx, 20, func(i int, req *userpb.CreateUserRequest) {
+		resp, err := batchCreateUsers(ctx, c, 20, func(i int, req *userpb.CreateUserRequest) {
 			filled = append(filled, i)
 			req.Username = fmt.Sprintf("batch%d", i)
 		})
@@ -87,7 +87,7 @@ func TestStreamsAgainstFakeServer(t *testing.T) {
 	})
 	t.Run("SyncUsers", func(t *testing.T) {
 		var seqs []int64
-		n, err := c.SyncUsers(ctx, 15,
+		n, err := syncUsers(ctx, c, 15,
 			func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(100 + i); req.UserId = "u-1" },
 			func(i int, reply *userpb.SyncUserResponse) error {
 				if reply.GetSeq() != int64(100+i) {
@@ -125,15 +125,15 @@ func TestStreamFaults(t *testing.T) {
 	c := client.New(tr)
 	ctx := context.Background()
 
-	n, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 10}, nil)
+	n, err := listUsers(ctx, c, &userpb.ListUsersRequest{PageSize: 10}, nil)
 	if status.Code(err) != codes.Aborted || n != 3 {
 		t.Errorf("ListUsers = %d, %v; want 3, ABORTED", n, err)
 	}
-	n, err = c.SyncUsers(ctx, 10, nil, nil)
+	n, err = syncUsers(ctx, c, 10, nil, nil)
 	if status.Code(err) != codes.Aborted || n != 3 {
 		t.Errorf("SyncUsers = %d, %v; want 3, ABORTED", n, err)
 	}
-	_, err = c.BatchCreateUsers(ctx, 10, nil)
+	_, err = batchCreateUsers(ctx, c, 10, nil)
 	if status.Code(err) != codes.Aborted {
 		t.Errorf("BatchCreateUsers err = %v, want ABORTED", err)
 	}
@@ -162,7 +162,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 		{
 			name: "ListUsers callback error",
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: -1}, func(*userpb.User) error { return stop })
+				_, err := listUsers(ctx, c, &userpb.ListUsersRequest{PageSize: -1}, func(*userpb.User) error { return stop })
 				return err
 			},
 			wantErr: func(err error) bool { return errors.Is(err, stop) },
@@ -173,7 +173,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 				return context.WithTimeout(context.Background(), 50*time.Millisecond)
 			},
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: -1}, nil)
+				_, err := listUsers(ctx, c, &userpb.ListUsersRequest{PageSize: -1}, nil)
 				return err
 			},
 			wantErr: func(err error) bool { return client.Classify(err) == client.Deadline },
@@ -181,7 +181,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 		{
 			name: "SyncUsers reply callback error",
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.SyncUsers(ctx, 10, nil, func(i int, _ *userpb.SyncUserResponse) error {
+				_, err := syncUsers(ctx, c, 10, nil, func(i int, _ *userpb.SyncUserResponse) error {
 					if i == 2 {
 						return stop
 					}
@@ -194,7 +194,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 		{
 			name: "SyncUsers extra reply",
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.SyncUsers(ctx, 2, func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(i - 1) }, nil)
+				_, err := syncUsers(ctx, c, 2, func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(i - 1) }, nil)
 				return err
 			},
 			wantErr: func(err error) bool { return err != nil },
@@ -202,7 +202,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 		{
 			name: "SyncUsers success",
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.SyncUsers(ctx, 3, func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(i) }, nil)
+				_, err := syncUsers(ctx, c, 3, func(i int, req *userpb.SyncUserRequest) { req.Seq = int64(i) }, nil)
 				return err
 			},
 			wantErr: func(err error) bool { return err == nil },
@@ -211,7 +211,7 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 			name:   "BatchCreateUsers context cancelled while sending",
 			ctxFor: func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
 			run: func(ctx context.Context, c *client.Client) error {
-				_, err := c.BatchCreateUsers(ctx, 1000, func(i int, _ *userpb.CreateUserRequest) {
+				_, err := batchCreateUsers(ctx, c, 1000, func(i int, _ *userpb.CreateUserRequest) {
 					if i == 5 {
 						cancelFrom(ctx)()
 					}
@@ -266,7 +266,7 @@ func TestCallOptionsOnTheWire(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("zero options", func(t *testing.T) {
-		if _, err := client.New(cc).GetUser(ctx, &userpb.GetUserRequest{UserId: "a"}); err != nil {
+		if _, err := getUser(ctx, client.New(cc), &userpb.GetUserRequest{UserId: "a"}); err != nil {
 			t.Fatal(err)
 		}
 		s := r.last(t)
@@ -285,11 +285,11 @@ func TestCallOptionsOnTheWire(t *testing.T) {
 		// Metadata already in the context must be kept.
 		octx := metadata.AppendToOutgoingContext(ctx, "x-key", "k1")
 		for _, call := range []func() error{
-			func() error { _, err := c.GetUser(octx, &userpb.GetUserRequest{UserId: "a"}); return err },
-			func() error { _, err := c.CreateUser(octx, &userpb.CreateUserRequest{}); return err },
-			func() error { _, err := c.ListUsers(octx, &userpb.ListUsersRequest{PageSize: 1}, nil); return err },
-			func() error { _, err := c.BatchCreateUsers(octx, 1, nil); return err },
-			func() error { _, err := c.SyncUsers(octx, 1, nil, nil); return err },
+			func() error { _, err := getUser(octx, c, &userpb.GetUserRequest{UserId: "a"}); return err },
+			func() error { _, err := createUser(octx, c, &userpb.CreateUserRequest{}); return err },
+			func() error { _, err := listUsers(octx, c, &userpb.ListUsersRequest{PageSize: 1}, nil); return err },
+			func() error { _, err := batchCreateUsers(octx, c, 1, nil); return err },
+			func() error { _, err := syncUsers(octx, c, 1, nil, nil); return err },
 		} {
 			if err := call(); err != nil {
 				t.Fatal(err)
@@ -317,10 +317,10 @@ func TestCallOptionsOnTheWire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: "a", ResponsePadding: 100}); err != nil {
+		if _, err := getUser(ctx, c, &userpb.GetUserRequest{UserId: "a", ResponsePadding: 100}); err != nil {
 			t.Fatalf("small response: %v", err)
 		}
-		_, err = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "a", ResponsePadding: 2000})
+		_, err = getUser(ctx, c, &userpb.GetUserRequest{UserId: "a", ResponsePadding: 2000})
 		if status.Code(err) != codes.ResourceExhausted {
 			t.Fatalf("large response: err %v, want RESOURCE_EXHAUSTED", err)
 		}
@@ -331,7 +331,7 @@ func TestCallOptionsOnTheWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := r.count()
-		_, err = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "a", Padding: make([]byte, 2000)})
+		_, err = getUser(ctx, c, &userpb.GetUserRequest{UserId: "a", Padding: make([]byte, 2000)})
 		if status.Code(err) != codes.ResourceExhausted {
 			t.Fatalf("large request: err %v, want RESOURCE_EXHAUSTED", err)
 		}
@@ -369,7 +369,7 @@ func TestWaitForReady(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.GetUser(context.Background(), &userpb.GetUserRequest{UserId: "a"})
+			_, err = getUser(context.Background(), c, &userpb.GetUserRequest{UserId: "a"})
 			if status.Code(err) != tt.want {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -387,8 +387,8 @@ func TestWithDoesNotAliasMetadata(t *testing.T) {
 	if got := c.Options().Metadata["a"]; got != "1" {
 		t.Fatalf("options metadata changed with the caller's map: %q", got)
 	}
-	if got := len(c.CallOptions()); got != 1 {
-		t.Fatalf("%d call options for metadata only, want 1 (StaticMethod)", got)
+	if got := len(c.CallOptions()); got != 2 {
+		t.Fatalf("%d call options for metadata only, want 2 (StaticMethod, codec)", got)
 	}
 }
 

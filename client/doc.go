@@ -1,13 +1,22 @@
-// Package client is a typed UserService client over any
-// grpc.ClientConnInterface: a *grpc.ClientConn, a pool, or a chain of
-// decorators (retry, breaker, metrics) ending in one.
+// Package client calls any gRPC method over any grpc.ClientConnInterface: a
+// *grpc.ClientConn, a pool, or a chain of decorators (retry, hedging,
+// breaker, metrics) ending in one.
 //
-// It covers the five methods and four call patterns of UserService:
+// A method is a *methods.Method (its name, kind and message types, from the
+// built-in service, server reflection, a protoset or .proto files). The
+// client has one helper per call pattern:
 //
-//   - unary: CreateUser, GetUser
-//   - server streaming: ListUsers (a callback per received user)
-//   - client streaming: BatchCreateUsers (a fill function per sent request)
-//   - bidirectional streaming: SyncUsers (lock-step: send one, receive one)
+//   - Unary: one request, one reply;
+//   - ServerStream: one request, a callback per received message;
+//   - ClientStream: a request per next(i), one reply;
+//   - Bidi: lock step — send next(i), receive one reply, call onReply(i).
+//
+// Requests may be generated or dynamic proto messages, or a *Payload: bytes
+// encoded once and sent as they are (the client's codec copies them into a
+// pooled buffer, so no marshalling happens per call). Replies may be proto
+// messages, or a *Reply that records each message's encoded size and decodes
+// it only when it holds a message (decode_responses: false counts bytes
+// without decoding). The wire format is always application/grpc+proto.
 //
 // Per-call options (timeout, metadata, gzip compression, wait-for-ready,
 // message size limits) are a plain value, CallOptions, that a scenario file

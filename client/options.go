@@ -135,14 +135,15 @@ type compiled struct {
 	// mdPairs holds the metadata as key, value pairs (keys lower-cased,
 	// sorted) for metadata.AppendToOutgoingContext; nil when none.
 	mdPairs []string
-	// opts always starts with grpc.StaticMethod(), as generated stubs do.
+	// opts always starts with grpc.StaticMethod(), as generated stubs do,
+	// and the client's codec.
 	opts []grpc.CallOption
 }
 
 // compile converts validated options into their hot-path form.
 func (o CallOptions) compile() compiled {
 	c := compiled{timeout: o.Timeout}
-	c.opts = append(c.opts, grpc.StaticMethod())
+	c.opts = append(c.opts, grpc.StaticMethod(), grpc.ForceCodecV2(theCodec))
 	if o.Compression != "" {
 		c.opts = append(c.opts, grpc.UseCompressor(o.Compression))
 	}

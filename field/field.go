@@ -13,6 +13,18 @@ type Error struct {
 	Path string
 	// Msg says what is wrong.
 	Msg string
+	// Err is the error behind Msg, if any (see Wrap); errors.Is and
+	// errors.As look through it.
+	Err error
+}
+
+// Unwrap returns the error behind the message, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap returns an *Error for path whose message is err's and whose cause
+// is err, so callers can still match err with errors.Is.
+func Wrap(path string, err error) *Error {
+	return &Error{Path: path, Msg: err.Error(), Err: err}
 }
 
 // Error implements error as "path: message".
@@ -53,9 +65,9 @@ func Prefix(prefix string, err error) error {
 	for _, e := range Flatten(err) {
 		var fe *Error
 		if errors.As(e, &fe) {
-			out = append(out, &Error{Path: Join(prefix, fe.Path), Msg: fe.Msg})
+			out = append(out, &Error{Path: Join(prefix, fe.Path), Msg: fe.Msg, Err: fe.Err})
 		} else {
-			out = append(out, &Error{Path: prefix, Msg: e.Error()})
+			out = append(out, &Error{Path: prefix, Msg: e.Error(), Err: e})
 		}
 	}
 	return errors.Join(out...)

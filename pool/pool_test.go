@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/methods"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
@@ -39,7 +40,7 @@ func TestPickSpread(t *testing.T) {
 		t.Run(string(tt.pick), func(t *testing.T) {
 			cl := startCluster(t, fakeserver.Config{Backends: conns, Seed: 1})
 			p := newPool(t, "passthrough:///spread", pool.Config{Size: conns, Pick: tt.pick, Warmup: true}, spreadDialer(cl.Addrs()))
-			c := client.New(p)
+			c := userpb.NewUserServiceClient(p)
 			// Four workers, so picks race as they do under load.
 			var wg sync.WaitGroup
 			errs := make(chan error, calls)
@@ -99,12 +100,15 @@ func TestLeastInflightAvoidsStalledStream(t *testing.T) {
 				{Method: fakeserver.MethodList{"ListUsers"}, Stall: &fakeserver.Stall{}},
 			}})
 			p := newPool(t, "passthrough:///spread", pool.Config{Size: conns, Pick: tt.pick, Warmup: true}, spreadDialer(cl.Addrs()))
-			c := client.New(p)
+			c := userpb.NewUserServiceClient(p)
 
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				_, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5}, nil)
+				st, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
+				for err == nil {
+					_, err = st.Recv()
+				}
 				done <- err
 			}()
 			stalled := -1
@@ -156,7 +160,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 				{Method: fakeserver.MethodList{"GetUser"}, Latency: &fakeserver.Latency{Dist: fakeserver.DistFixed, Value: latency}},
 			}})
 			p := newPool(t, cl.Addrs()[0], pool.Config{Size: tt.size, Warmup: true})
-			c := client.New(p)
+			c := userpb.NewUserServiceClient(p)
 			start := time.Now()
 			var wg sync.WaitGroup
 			errs := make(chan error, calls)
@@ -222,7 +226,7 @@ func TestFirstReadySkipsFailedConnection(t *testing.T) {
 				}
 				return ready == 2 && broken >= 0
 			})
-			c := client.New(p)
+			c := userpb.NewUserServiceClient(p)
 			failed := 0
 			for i := 0; i < 30; i++ {
 				_, err := c.GetUser(context.Background(), &userpb.GetUserRequest{UserId: "u-1"})
@@ -306,21 +310,28 @@ func TestStreamInflightEndsOnce(t *testing.T) {
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 2, Pick: pool.PickLeastInflight})
 	c := client.New(p)
 	ctx := context.Background()
+	user := new(userpb.User)
+	listReq := &userpb.ListUsersRequest{PageSize: 3}
+	createReq, syncReq := new(userpb.CreateUserRequest), new(userpb.SyncUserRequest)
+	list, batch, sync := builtin(t, "ListUsers"), builtin(t, "BatchCreateUsers"), builtin(t, "SyncUsers")
 	tests := []struct {
 		name string
 		run  func() error
 	}{
-		{"server stream to EOF", func() error { _, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 3}, nil); return err }},
-		{"client stream reply", func() error { _, err := c.BatchCreateUsers(ctx, 3, nil); return err }},
+		{"server stream to EOF", func() error { _, err := c.ServerStream(ctx, list, listReq, user, nil); return err }},
+		{"client stream reply", func() error {
+			_, err := c.ClientStream(ctx, batch, 3, func(int) any { return createReq }, new(userpb.BatchCreateUsersResponse))
+			return err
+		}},
 		{"bidi aborted", func() error {
-			_, err := c.SyncUsers(ctx, 5, nil, nil)
+			_, err := c.Bidi(ctx, sync, 5, func(int) any { return syncReq }, new(userpb.SyncUserResponse), nil)
 			if status.Code(err) != codes.Aborted {
 				return err
 			}
 			return nil
 		}},
 		{"callback error cancels", func() error {
-			_, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 3}, func(*userpb.User) error { return context.Canceled })
+			_, err := c.ServerStream(ctx, list, listReq, user, func(int) error { return context.Canceled })
 			if !errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -402,7 +413,7 @@ func TestRecycle(t *testing.T) {
 	// The stream's old connection is still open: the stream works.
 	exchange(2)
 	// Unary calls meanwhile go to the new connections.
-	c := client.New(p)
+	c := userpb.NewUserServiceClient(p)
 	for i := 0; i < 10; i++ {
 		if _, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u-1"}); err != nil {
 			t.Fatalf("unary call after recycling: %v", err)
@@ -446,10 +457,20 @@ func TestCloseStopsEverything(t *testing.T) {
 			t.Errorf("conn %d is %s after Close", c.Index, c.State)
 		}
 	}
-	_, err = client.New(p).GetUser(context.Background(), &userpb.GetUserRequest{UserId: "u-1"})
+	_, err = userpb.NewUserServiceClient(p).GetUser(context.Background(), &userpb.GetUserRequest{UserId: "u-1"})
 	if err == nil {
 		t.Fatal("call after Close succeeded")
 	}
 	eventually(t, "server connections closed", func() bool { return cl.Stats().Backends[0].Connections == 0 })
 	// goleak in TestMain checks the watcher and recycler goroutines ended.
+}
+
+// builtin looks up a method of the built-in UserService.
+func builtin(t testing.TB, name string) *methods.Method {
+	t.Helper()
+	m, err := methods.Builtin().Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

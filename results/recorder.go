@@ -36,6 +36,9 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	shards []*Shard
+	// peers counts attempts per backend for callers that do not own a
+	// shard; Cell adds them to the shards' counts.
+	peers *PeerCounter
 
 	// The series: a shard hands each second it has finished to the
 	// recorder (once per second, never per call), and seconds more than
@@ -68,6 +71,11 @@ type sealedSecond struct {
 func NewRecorder(methods []string, start time.Time) *Recorder {
 	return &Recorder{methods: slices.Clone(methods), start: start}
 }
+
+// SetPeerCounter makes Cell count the attempts p saw in Backends, beside
+// those the shards recorded with Shard.Peer: one count of calls per
+// backend, whichever goroutine saw the attempt.
+func (r *Recorder) SetPeerCounter(p *PeerCounter) { r.peers = p }
 
 // Methods returns the method names, indexed as in Shard calls.
 func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
@@ -389,6 +397,11 @@ func (r *Recorder) Cell() *Cell {
 		c.Retry.AttemptsPerCall = slices.Clone(attempts[:last])
 	}
 
+	if r.peers != nil {
+		for a, n := range r.peers.Counts() {
+			peers[a] += n
+		}
+	}
 	for a, n := range peers {
 		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
 	}

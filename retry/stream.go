@@ -49,7 +49,7 @@ type stream struct {
 	start      time.Time // start of the current attempt (with an observer)
 	committed  bool      // no more retries: a response arrived or the buffer overflowed
 	closedSend bool
-	sent       []proto.Message // clones of the messages sent, for replay
+	sent       []any // copies of the messages sent, for replay
 	sentBytes  int
 	done       bool
 }
@@ -151,16 +151,12 @@ func (s *stream) commit() {
 func (s *stream) SendMsg(m any) error {
 	s.mu.Lock()
 	if !s.committed {
-		pm, ok := m.(proto.Message)
-		n := 0
-		if ok {
-			n = proto.Size(pm)
-		}
+		c, n, ok := replayCopy(m)
 		if !ok || s.sentBytes+n > s.k.p.MaxBuffer {
 			s.committed = true
 			s.sent, s.sentBytes = nil, 0
 		} else {
-			s.sent = append(s.sent, proto.Clone(pm))
+			s.sent = append(s.sent, c)
 			s.sentBytes += n
 		}
 	}
@@ -250,4 +246,24 @@ func (s *stream) finishLocked(err error) {
 		s.k.gaveUp.Add(1)
 	}
 	s.k.finish(s.attempt)
+}
+
+// Copier is implemented by messages that are not proto.Message values but
+// can still be replayed, such as pre-encoded request bytes: CopyMessage
+// returns a copy the layer may keep, and its size in bytes.
+type Copier interface {
+	CopyMessage() (any, int)
+}
+
+// replayCopy returns a copy of a sent message to keep for replay, its size,
+// and whether the message can be replayed at all.
+func replayCopy(m any) (any, int, bool) {
+	switch x := m.(type) {
+	case proto.Message:
+		return proto.Clone(x), proto.Size(x), true
+	case Copier:
+		c, n := x.CopyMessage()
+		return c, n, true
+	}
+	return nil, 0, false
 }

@@ -75,7 +75,7 @@ client:
   retry: {policy: exponential, max_attempts: 3, codes: [UNAVAILABLE]}
   breaker: {failure_threshold: 1000}
 `, addr, workers, d)
-	sp, err := Parse("bench.yaml", []byte(src))
+	sp, err := Parse(context.Background(), "bench.yaml", []byte(src))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,7 +144,7 @@ load: {model: open, rate: 2000, max_inflight: 128, duration: 60s}
 mix: [{call: GetUser, weight: 8}, {call: ListUsers, messages: 10}, {call: SyncUsers, messages: 5}]
 client: {pool: {size: 2}, retry: {max_attempts: 2}}
 `
-	sp, err := Parse("mem.yaml", []byte(src))
+	sp, err := Parse(context.Background(), "mem.yaml", []byte(src))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +184,7 @@ client: {pool: {size: 2}, retry: {max_attempts: 2}}
 // rate: 2,000 calls/s for 10 s (goal: within 2 %), second by second, with
 // the schedule's largest lag.
 func BenchmarkOpenRate(b *testing.B) {
-	sp, err := Parse("rate.yaml", []byte(`
+	sp, err := Parse(context.Background(), "rate.yaml", []byte(`
 server: {backends: 2}
 load: {model: open, rate: 2000, max_inflight: 256, duration: 10s, warmup: 1s}
 mix: [{call: GetUser}]

@@ -7,11 +7,14 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/lb"
+	"github.com/grpcbench/grpcbench/methods"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/results"
@@ -37,8 +40,13 @@ func BenchmarkLayers(b *testing.B) {
 	req := &userpb.GetUserRequest{UserId: "u1"}
 	policy := retry.Policy{MaxAttempts: 3}.WithDefaults()
 	brk := breaker.Config{FailureThreshold: 1000}.WithDefaults()
-	rec := results.NewRecorder(Methods, time.Now())
+	getUser, err := methods.Builtin().Lookup("GetUser")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := results.NewRecorder([]string{getUser.Name()}, time.Now())
 	shard := rec.Shard()
+	resp := new(userpb.GetUserResponse)
 
 	b.Run("noop/raw-stub", func(b *testing.B) {
 		c := userpb.NewUserServiceClient(noopConn{})
@@ -53,10 +61,10 @@ func BenchmarkLayers(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			t0 := time.Now()
-			_, err := c.GetUser(ctx, req)
+			err := c.Unary(ctx, getUser, req, resp)
 			d := time.Since(t0)
 			_ = client.Classify(err)
-			shard.Call(1, 0, d, d, 0)
+			shard.Call(0, 0, d, d, 0)
 		}
 	})
 
@@ -81,7 +89,10 @@ func BenchmarkLayers(b *testing.B) {
 			}
 		}
 	})
-	fullStack := func(name string, extra ...grpc.DialOption) {
+	// fullStack calls GetUser through the whole stack with the request and
+	// reply given: generated messages, or bytes encoded once (the runner's
+	// path) with the reply decoded into a dynamic message or only counted.
+	fullStack := func(name string, req, reply any, extra ...grpc.DialOption) {
 		b.Run(name, func(b *testing.B) {
 			r := lb.NewStaticResolver(addr)
 			dial, err := lb.Config{}.DialOptions()
@@ -99,18 +110,25 @@ func BenchmarkLayers(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				t0 := time.Now()
-				_, err := c.GetUser(ctx, req)
+				err := c.Unary(ctx, getUser, req, reply)
 				d := time.Since(t0)
 				if err != nil {
 					b.Fatal(err)
 				}
-				shard.Call(1, 0, d, d, 0)
+				shard.Call(0, 0, d, d, 0)
 			}
 		})
 	}
-	fullStack("tcp/full-stack")
+	encoded, err := proto.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := &client.Payload{B: encoded}
+	fullStack("tcp/full-stack", req, resp)
+	fullStack("tcp/full-stack-payload-decode", payload, &client.Reply{Msg: dynamicpb.NewMessage(getUser.Output())})
+	fullStack("tcp/full-stack-payload-count", payload, &client.Reply{})
 	// What per-backend attempt counting with a stats.Handler would add (the
 	// runner uses it only in native retry mode, where attempts happen inside
 	// gRPC; otherwise each worker reads its attempts' peers via grpc.Peer).
-	fullStack("tcp/full-stack+stats-handler", grpc.WithStatsHandler(newPeerCounter([]string{addr})))
+	fullStack("tcp/full-stack+stats-handler", req, resp, grpc.WithStatsHandler(results.NewPeerCounter(addr).StatsHandler()))
 }

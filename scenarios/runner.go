@@ -4,20 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/stats"
-
-	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/lb"
-	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/results"
-	"github.com/grpcbench/grpcbench/retry"
 )
 
 // ErrCellFailed is returned (wrapped) by Run when at least one cell could
@@ -101,50 +91,6 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 	return run, nil
 }
 
-// stack is the client stack of one cell.
-type stack struct {
-	pool     *pool.Pool
-	breaker  *breaker.Breaker
-	cc       grpc.ClientConnInterface // pool, or breaker over pool
-	native   *retry.AttemptCounter
-	peers    *peerCounter
-	resolver *lb.Resolver
-}
-
-func buildStack(ctx context.Context, s *Scenario, addrs []string) (*stack, error) {
-	st := &stack{peers: newPeerCounter(addrs), resolver: lb.NewStaticResolver(addrs...)}
-	var methodConfig []any
-	var extra []grpc.DialOption
-	if p := s.Client.Retry; p != nil && p.Mode == retry.ModeNative {
-		methodConfig = append(methodConfig, retry.ServiceConfigMethod(*p))
-		st.native = retry.NewAttemptCounter(*p)
-		extra = append(extra, st.native.DialOptions()...)
-	}
-	dial, err := s.Client.LB.DialOptionsWith(methodConfig)
-	if err != nil {
-		return nil, fmt.Errorf("client.lb: %w", err)
-	}
-	dial = append(dial, extra...)
-	dial = append(dial, st.resolver.DialOption())
-	if st.native != nil {
-		// gRPC's own retries happen inside the ClientConn: only a
-		// stats.Handler sees which backend each attempt reached. Otherwise
-		// each worker reads its attempts' peers (cheaper: no stats events).
-		dial = append(dial, grpc.WithStatsHandler(st.peers))
-	}
-	p, err := pool.New(ctx, st.resolver.Target(), s.Client.Pool, dial...)
-	if err != nil {
-		return nil, err
-	}
-	st.pool = p
-	st.cc = p
-	if b := s.Client.Breaker; b != nil {
-		st.breaker = breaker.New(*b)
-		st.cc = breaker.Wrap(p, st.breaker)
-	}
-	return st, nil
-}
-
 // runCell runs one cell and returns its results; failures are in
 // Cell.Error.
 func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
@@ -167,45 +113,25 @@ func runCell(ctx context.Context, c *Cell, progress func(Event)) *results.Cell {
 		defer cl.Stop()
 		addrs = cl.Addrs()
 	}
-	st, err := buildStack(cellCtx, s, addrs)
+	peers := results.NewPeerCounter(addrs...)
+	st, err := newStack(cellCtx, s, addrs, peers)
 	if err != nil {
 		return fail(err)
 	}
-	defer st.pool.Close()
+	defer st.close()
 
 	epoch := time.Now()
 	if cl != nil {
 		epoch = cl.Started() // fault windows and the schedule share a clock
 	}
 	recordFrom := epoch.Add(s.Load.Warmup)
-	rec := results.NewRecorder(Methods, recordFrom)
-	ld, err := newLoad(s, st, rec, epoch)
+	rec := results.NewRecorder(s.calls.names, recordFrom)
+	rec.SetPeerCounter(peers)
+	d, err := newDriver(c, st, rec, epoch)
 	if err != nil {
 		return fail(err)
 	}
-
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ld.run(cellCtx)
-	}()
-	total := s.Load.Warmup + s.Load.Duration
-	tick := time.NewTicker(time.Second)
-	interrupted := false
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			progress(Event{Kind: "tick", Elapsed: time.Since(epoch), Total: total, Live: rec.Live()})
-		case <-ctx.Done():
-			interrupted = true
-			<-done
-			break loop
-		}
-	}
-	tick.Stop()
+	interrupted := drive(ctx, cellCtx, d, epoch, progress)
 	end := time.Now()
 
 	rc := rec.Cell()
@@ -218,85 +144,64 @@ loop:
 	rc.Duration = s.Load.Duration
 	if interrupted {
 		rc.Duration = max(end.Sub(recordFrom), 0)
-	}
-	if interrupted {
 		rc.Partial = true
 		rc.Error = "interrupted"
 	}
-	ld.fill(rc)
+	d.fill(rc)
 	if rc.Duration > 0 {
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
-	fillStack(rc, st, ld)
-	if st.native == nil {
-		for _, w := range ld.workers {
-			w.flushPeer()
-			for addr, n := range w.peers {
-				st.peers.add(addr, n)
-			}
-		}
-	}
+	st.fill(rc, d.workers)
 	if cl != nil {
-		fillServer(rc, cl.Stats(), st.peers)
-		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, total)
-	} else {
-		fillPeers(rc, st.peers)
+		fillServer(rc, cl.Stats())
+		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, s.Load.Warmup+s.Load.Duration)
 	}
 	return rc
 }
 
-func fillStack(rc *results.Cell, st *stack, ld *load) {
-	if st.native != nil {
-		rs := st.native.Stats()
-		rc.Retry = results.Retry{Calls: rs.Calls, Attempts: rs.Attempts, Retried: rs.Retried, GaveUp: rs.GaveUp,
-			PushbackWaits: rs.PushbackWaits, AttemptsPerCall: rs.AttemptsPerCall}
-	} else if len(ld.retries) > 0 {
-		// Calls, attempts and the distribution come from the recorded
-		// phase (the recorder); so does GaveUp. Pushback waits are counted
-		// over the whole cell.
-		var push int64
-		for _, r := range ld.retries {
-			push += r.Stats().PushbackWaits
+// drive runs the driver, reporting progress about once a second. It
+// reports whether ctx (the run's, not the cell's) ended the cell early.
+func drive(ctx, cellCtx context.Context, d *driver, epoch time.Time, progress func(Event)) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.run(cellCtx)
+	}()
+	total := d.end
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case <-tick.C:
+			progress(Event{Kind: "tick", Elapsed: time.Since(epoch), Total: total, Live: d.rec.Live()})
+		case <-ctx.Done():
+			<-done
+			return true
 		}
-		rc.Retry.PushbackWaits = push
-		for _, w := range ld.workers {
-			rc.Retry.GaveUp += w.gaveUp
-		}
-	}
-	if st.breaker != nil {
-		bs := st.breaker.Stats()
-		rc.Breaker = results.Breaker{Trips: bs.Trips, Rejections: bs.Rejections, TimeOpen: bs.TimeOpen}
-	}
-	ps := st.pool.Stats()
-	for _, c := range ps.Conns {
-		rc.Pool.Conns = append(rc.Pool.Conns, results.ConnStats{Target: c.Target, State: c.State, Picks: c.Picks, StateChanges: c.StateChanges})
 	}
 }
 
-// fillServer merges the fake server's counters and the client's per-backend
-// attempt counts into rc.Backends.
-func fillServer(rc *results.Cell, ss fakeserver.Stats, peers *peerCounter) {
+// fillServer adds the fake server's counters to the per-backend counts the
+// recorder took from the client side, in backend order, so "backend i" in
+// reports is the fake server's backend i.
+func fillServer(rc *results.Cell, ss fakeserver.Stats) {
+	client := map[string]int64{}
+	for _, b := range rc.Backends {
+		client[b.Addr] = b.ClientCalls
+	}
 	rc.Backends = rc.Backends[:0]
 	for _, b := range ss.Backends {
 		rc.Backends = append(rc.Backends, results.Backend{
 			Addr:          b.Addr,
-			ClientCalls:   peers.count(b.Addr),
+			ClientCalls:   client[b.Addr],
 			ServerCalls:   b.TotalCalls(),
 			ServerRetries: b.TotalRetries(),
 			ServerCodes:   b.Codes,
 			ServerFaults:  b.Faults,
 		})
 	}
-	// Kept in backend index order, so "backend i" in reports is the fake
-	// server's backend i.
-}
-
-func fillPeers(rc *results.Cell, peers *peerCounter) {
-	rc.Backends = rc.Backends[:0]
-	for addr, n := range peers.snapshot() {
-		rc.Backends = append(rc.Backends, results.Backend{Addr: addr, ClientCalls: n})
-	}
-	sort.Slice(rc.Backends, func(i, j int) bool { return rc.Backends[i].Addr < rc.Backends[j].Addr })
 }
 
 // faultWindows lists the windows of timed faults that fall in the cell,
@@ -339,77 +244,3 @@ func faultWindows(faults []fakeserver.Fault, warmup, total time.Duration) []resu
 	}
 	return out
 }
-
-// peerCounter counts attempts per backend address from the client's side
-// (a stats.Handler on every pooled connection). Known addresses are counted
-// with atomics in a map fixed at start; others in a sync.Map.
-type peerCounter struct {
-	known map[string]*atomic.Int64
-	other sync.Map // string → *atomic.Int64
-}
-
-func newPeerCounter(addrs []string) *peerCounter {
-	p := &peerCounter{known: map[string]*atomic.Int64{}}
-	for _, a := range addrs {
-		p.known[a] = new(atomic.Int64)
-	}
-	return p
-}
-
-func (p *peerCounter) count(addr string) int64 {
-	if c, ok := p.known[addr]; ok {
-		return c.Load()
-	}
-	if c, ok := p.other.Load(addr); ok {
-		return c.(*atomic.Int64).Load()
-	}
-	return 0
-}
-
-// add counts n attempts on addr.
-func (p *peerCounter) add(addr string, n int64) {
-	if c, ok := p.known[addr]; ok {
-		c.Add(n)
-		return
-	}
-	c, _ := p.other.LoadOrStore(addr, new(atomic.Int64))
-	c.(*atomic.Int64).Add(n)
-}
-
-func (p *peerCounter) snapshot() map[string]int64 {
-	out := map[string]int64{}
-	for a, c := range p.known {
-		if n := c.Load(); n > 0 {
-			out[a] = n
-		}
-	}
-	p.other.Range(func(k, v any) bool {
-		out[k.(string)] = v.(*atomic.Int64).Load()
-		return true
-	})
-	return out
-}
-
-// TagRPC implements stats.Handler.
-func (p *peerCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
-
-// HandleRPC implements stats.Handler: every attempt sends headers once.
-func (p *peerCounter) HandleRPC(_ context.Context, s stats.RPCStats) {
-	h, ok := s.(*stats.OutHeader)
-	if !ok || !h.Client || h.RemoteAddr == nil {
-		return
-	}
-	addr := h.RemoteAddr.String()
-	if c, ok := p.known[addr]; ok {
-		c.Add(1)
-		return
-	}
-	c, _ := p.other.LoadOrStore(addr, new(atomic.Int64))
-	c.(*atomic.Int64).Add(1)
-}
-
-// TagConn implements stats.Handler.
-func (p *peerCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
-
-// HandleConn implements stats.Handler.
-func (p *peerCounter) HandleConn(context.Context, stats.ConnStats) {}

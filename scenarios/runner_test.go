@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func runYAML(t *testing.T, ctx context.Context, src string, sets ...string) *results.Run {
 	t.Helper()
-	sp, err := Parse("test.yaml", []byte(src), sets...)
+	sp, err := Parse(context.Background(), "test.yaml", []byte(src), sets...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,17 +197,19 @@ mix:
 payload: {request_bytes: 100, response_bytes: 200}
 `)
 	c := run.Cells[0]
-	for _, m := range Methods {
-		ms := c.Methods[m]
+	const svc = "grpcbench.user.v1.UserService/"
+	for _, m := range []string{"CreateUser", "GetUser", "ListUsers", "BatchCreateUsers", "SyncUsers"} {
+		ms := c.Methods[svc+m]
 		if ms == nil || ms.Calls == 0 || ms.Errors != 0 {
 			t.Fatalf("%s: %+v", m, ms)
 		}
 	}
-	if n := c.Methods["ListUsers"].TTFM.Count(); n != c.Methods["ListUsers"].Calls {
-		t.Errorf("TTFM count %d, want one per ListUsers call (%d)", n, c.Methods["ListUsers"].Calls)
+	list, sync := c.Methods[svc+"ListUsers"], c.Methods[svc+"SyncUsers"]
+	if n := list.TTFM.Count(); n != list.Calls {
+		t.Errorf("TTFM count %d, want one per ListUsers call (%d)", n, list.Calls)
 	}
-	if n := c.Methods["SyncUsers"].MessageRTT.Count(); n != 3*c.Methods["SyncUsers"].Calls {
-		t.Errorf("message RTT count %d, want 3 per SyncUsers call (%d calls)", n, c.Methods["SyncUsers"].Calls)
+	if n := sync.MessageRTT.Count(); n != 3*sync.Calls {
+		t.Errorf("message RTT count %d, want 3 per SyncUsers call (%d calls)", n, sync.Calls)
 	}
 	if c.BytesSent == 0 || c.BytesReceived == 0 || len(c.Series) == 0 {
 		t.Errorf("bytes %d/%d series %d", c.BytesSent, c.BytesReceived, len(c.Series))

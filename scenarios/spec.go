@@ -56,13 +56,28 @@ type Scenario struct {
 	// Thresholds are pass/fail gates evaluated after the run; kept as YAML
 	// here and checked by the gates package.
 	Thresholds RawYAML `yaml:"thresholds"`
+
+	// calls are the mix entries compiled (methods resolved, data encoded);
+	// set when the scenario is loaded.
+	calls *callSet
 }
 
-// Server is where calls go.
+// Server is where calls go and where their methods are described.
 type Server struct {
 	// Target is an external "host:port" (127.0.0.1 only, by load-safety
 	// rule) or empty for the embedded fake server.
 	Target string `yaml:"target"`
+	// Reflection asks the server for its methods over gRPC server
+	// reflection. It is the default for calls that name a method the
+	// built-in UserService does not have when no files are given; false
+	// turns it off.
+	Reflection *bool `yaml:"reflection"`
+	// Protoset lists FileDescriptorSet files describing the methods.
+	Protoset []string `yaml:"protoset"`
+	// Proto lists .proto files describing the methods, compiled in-process;
+	// ImportPaths are searched for them and their imports.
+	Proto       []string `yaml:"proto"`
+	ImportPaths []string `yaml:"import_paths"`
 	// The embedded fake server: backends, seed, max_concurrent_streams,
 	// store_size and faults. Seed defaults to the scenario's.
 	fakeserver.Config `yaml:",inline"`
@@ -115,27 +130,49 @@ type Stage struct {
 
 // MixEntry is one kind of call in the mix.
 type MixEntry struct {
-	// Call is the method: CreateUser, GetUser, ListUsers, BatchCreateUsers
-	// or SyncUsers.
+	// Call names the method: "package.Service/Method" (or
+	// "package.Service.Method"), or a short "Service/Method" or "Method"
+	// when unique, e.g. GetUser of the built-in UserService.
 	Call string `yaml:"call"`
 	// Weight is the relative frequency (default 1).
 	Weight float64 `yaml:"weight"`
-	// Messages is the stream length: messages the server sends (ListUsers),
-	// the client sends (BatchCreateUsers) or ping-pongs (SyncUsers).
-	// Default 10; not allowed for unary calls.
+	// Messages is the stream length: the requests a client stream sends or
+	// the request/reply exchanges of a bidi stream (default: the number of
+	// messages in Data when it is a list, else 10). For the built-in
+	// ListUsers it is the number of users the server streams back; other
+	// server streams end when the server decides. Not allowed for unary
+	// calls.
 	Messages int `yaml:"messages"`
+	// Data is the request: a mapping (or a JSON string) of the input
+	// message's fields, converted with protojson; for client streams and
+	// bidi a list of messages, cycled over Messages. Strings may hold
+	// templates ({{randomInt 1 50}}, see the calldata package).
+	Data RawYAML `yaml:"data"`
+	// DataFile reads Data from a JSON or YAML file instead (relative to
+	// the scenario file).
+	DataFile string `yaml:"data_file"`
+	// Metadata is sent with this entry's calls, after the client's;
+	// values may hold templates.
+	Metadata map[string]string `yaml:"metadata"`
 }
 
-// Payload sets message sizes in bytes of padding.
+// Payload sets the sizes of the built-in UserService's default requests
+// (mix entries without data): bytes of padding in each request, and the
+// padding the server puts in each reply.
 type Payload struct {
 	RequestBytes  int `yaml:"request_bytes"`
 	ResponseBytes int `yaml:"response_bytes"`
 }
 
-// Client is the client stack: pool → lb → retry → breaker, with per-call
-// options (timeout, compression, metadata, wait_for_ready, message sizes).
+// Client is the client stack — client → retry → breaker → pool, with the
+// balancing policy inside each pooled connection — and its per-call options
+// (timeout, compression, metadata, wait_for_ready, message sizes).
 type Client struct {
 	client.CallOptions `yaml:",inline"`
+	// DecodeResponses decodes every response into its message type, so a
+	// malformed response is an error (the default). false only counts the
+	// bytes received.
+	DecodeResponses *bool `yaml:"decode_responses"`
 	// Pool is the connection pool.
 	Pool pool.Config `yaml:"pool"`
 	// LB is the balancing policy and channel options (keepalive, windows,
@@ -188,20 +225,6 @@ func (m *Matrix) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Methods lists the call names in a fixed order (recorder indexes).
-var Methods = []string{"CreateUser", "GetUser", "ListUsers", "BatchCreateUsers", "SyncUsers"}
-
-func methodIndex(name string) int {
-	for i, m := range Methods {
-		if strings.EqualFold(m, name) {
-			return i
-		}
-	}
-	return -1
-}
-
-func isStream(m int) bool { return m >= 2 }
-
 // withDefaults fills zero fields.
 func (s *Scenario) withDefaults(file string) {
 	if s.Name == "" {
@@ -246,7 +269,7 @@ func (s *Scenario) withDefaults(file string) {
 	}
 	if l.MaxCalls == 0 {
 		if l.Model == ModelOpen {
-			l.MaxCalls = int64(math.Ceil(s.expectedArrivals())) + 1
+			l.MaxCalls = NewSchedule(*l).MaxCalls()
 		} else {
 			l.MaxCalls = 10_000_000
 		}
@@ -255,15 +278,8 @@ func (s *Scenario) withDefaults(file string) {
 		s.Mix = []MixEntry{{Call: "GetUser"}}
 	}
 	for i := range s.Mix {
-		e := &s.Mix[i]
-		if e.Weight == 0 {
-			e.Weight = 1
-		}
-		if m := methodIndex(e.Call); m >= 0 {
-			e.Call = Methods[m]
-			if isStream(m) && e.Messages == 0 {
-				e.Messages = 10
-			}
+		if s.Mix[i].Weight == 0 {
+			s.Mix[i].Weight = 1
 		}
 	}
 	c := &s.Client
@@ -287,44 +303,13 @@ func (s *Scenario) withDefaults(file string) {
 	}
 }
 
-// expectedArrivals is the open model's scheduled count over warm-up and the
-// recorded phase.
-func (s *Scenario) expectedArrivals() float64 {
-	l := &s.Load
-	if len(l.Stages) == 0 {
-		return l.Rate * (l.Warmup + l.Duration).Seconds()
-	}
-	n, prev := 0.0, 0.0
-	first := -1.0
-	for _, st := range l.Stages {
-		if st.Ramp {
-			n += (prev + st.Rate) / 2 * st.Duration.Seconds()
-		} else {
-			n += st.Rate * st.Duration.Seconds()
-		}
-		if first < 0 {
-			first = st.Rate
-		}
-		prev = st.Rate
-	}
-	// Warm-up runs at the first stage's rate.
-	return n + max(first, 0)*l.Warmup.Seconds()
-}
-
 // TargetRate is the average intended arrival rate of the recorded phase
 // (open model), 0 for the closed model.
 func (s *Scenario) TargetRate() float64 {
 	if s.Load.Model != ModelOpen {
 		return 0
 	}
-	if len(s.Load.Stages) == 0 {
-		return s.Load.Rate
-	}
-	w := s.Load.Warmup
-	s.Load.Warmup = 0
-	n := s.expectedArrivals()
-	s.Load.Warmup = w
-	return n / s.Load.Duration.Seconds()
+	return NewSchedule(s.Load).TargetRate()
 }
 
 // Validate checks a scenario with defaults filled. Errors are
@@ -418,24 +403,32 @@ func (s *Scenario) Validate() error {
 	total := 0.0
 	for i, e := range s.Mix {
 		p := fmt.Sprintf("mix[%d]", i)
-		m := methodIndex(e.Call)
-		if m < 0 {
-			fail(p+".call", "unknown call %q (one of %s)", e.Call, strings.Join(Methods, ", "))
-			continue
+		if strings.TrimSpace(e.Call) == "" {
+			fail(p+".call", "is required: the method to call, e.g. package.Service/Method")
 		}
 		if e.Weight < 0 || math.IsNaN(e.Weight) || math.IsInf(e.Weight, 0) {
 			fail(p+".weight", "must be positive, got %g", e.Weight)
 		}
 		total += e.Weight
-		switch {
-		case !isStream(m) && e.Messages != 0:
-			fail(p+".messages", "%s is unary; messages applies to streams", e.Call)
-		case e.Messages < 0 || e.Messages > MaxMessages:
+		if e.Messages < 0 || e.Messages > MaxMessages {
 			fail(p+".messages", "must be between 1 and %d, got %d", MaxMessages, e.Messages)
+		}
+		if e.DataFile != "" && !e.Data.IsZero() {
+			fail(p+".data_file", "give data or data_file, not both")
 		}
 	}
 	if total <= 0 && len(s.Mix) > 0 {
 		fail("mix", "weights add up to 0")
+	}
+	srv := &s.Server
+	if len(srv.Protoset) > 0 && len(srv.Proto) > 0 {
+		fail("server.proto", "give proto or protoset, not both")
+	}
+	if srv.Reflection != nil && *srv.Reflection && (len(srv.Protoset) > 0 || len(srv.Proto) > 0) {
+		fail("server.reflection", "reflection and descriptor files exclude each other: leave reflection out to use the files")
+	}
+	if len(srv.ImportPaths) > 0 && len(srv.Proto) == 0 {
+		fail("server.import_paths", "applies to server.proto files")
 	}
 	if s.Payload.RequestBytes < 0 || s.Payload.RequestBytes > fakeserver.MaxPadding {
 		fail("payload.request_bytes", "must be between 0 and %d, got %d", fakeserver.MaxPadding, s.Payload.RequestBytes)
@@ -469,4 +462,36 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Resolved returns the scenario as a generic tree (maps, lists, scalars)
+// with defaults filled, for the results file.
+func (s *Scenario) Resolved() any {
+	b, err := yaml.Marshal(s)
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	var out any
+	if err := yaml.Unmarshal(b, &out); err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	return out
+}
+
+// MarshalYAML implements yaml.Marshaler: path → values, in order.
+func (m Matrix) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for _, d := range m {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: d.Path},
+			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: d.Values, Style: yaml.FlowStyle})
+	}
+	return n, nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (r RawYAML) MarshalYAML() (any, error) {
+	if r.Node == nil {
+		return nil, nil
+	}
+	return r.Node, nil
 }

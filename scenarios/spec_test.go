@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,7 +26,7 @@ client:
 `
 
 func TestDefaultsFilled(t *testing.T) {
-	sp, err := Parse("t.yaml", []byte("mix: [{call: ListUsers}]\n"))
+	sp, err := Parse(context.Background(), "t.yaml", []byte("mix: [{call: ListUsers}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestMatrixExpansion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := base + tt.matrix + "repeat: " + itoa(tt.repeat) + "\n"
-			sp, err := Parse("t.yaml", []byte(src))
+			sp, err := Parse(context.Background(), "t.yaml", []byte(src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +82,7 @@ func TestMatrixExpansion(t *testing.T) {
 		})
 	}
 	// Each cell's scenario carries its values.
-	sp, err := Parse("t.yaml", []byte(base+"matrix:\n  client.pool.size: [1, 4]\n  client.retry.policy: [linear, fixed]\n"))
+	sp, err := Parse(context.Background(), "t.yaml", []byte(base+"matrix:\n  client.pool.size: [1, 4]\n  client.retry.policy: [linear, fixed]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestSetOverrides(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.sets, ","), func(t *testing.T) {
-			sp, err := Parse("t.yaml", []byte(base), tt.sets...)
+			sp, err := Parse(context.Background(), "t.yaml", []byte(base), tt.sets...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +132,7 @@ func TestSetOverrides(t *testing.T) {
 		{"nonsense", "want path=value"},
 		{"mix[5].weight=1", "mix: has 1 items, no [5]"},
 	} {
-		_, err := Parse("t.yaml", []byte(base), bad.set)
+		_, err := Parse(context.Background(), "t.yaml", []byte(base), bad.set)
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("--set %s: %v; want %q", bad.set, err, bad.want)
 		}
@@ -171,7 +172,7 @@ func TestBadScenariosNameFileLineField(t *testing.T) {
 	}
 	for file, want := range cases {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			_, err := LoadFile(file)
+			_, err := LoadFile(context.Background(), file)
 			if err == nil {
 				t.Fatalf("accepted; want %q", want)
 			}
@@ -183,7 +184,7 @@ func TestBadScenariosNameFileLineField(t *testing.T) {
 }
 
 func TestExampleIsValid(t *testing.T) {
-	sp, err := Parse("example.yaml", []byte(Example("example")))
+	sp, err := Parse(context.Background(), "example.yaml", []byte(Example("example")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(base + "matrix:\n  client.pool.size: [1, 2]\n"))
 	f.Add([]byte(Example("x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sp, err := Parse("f.yaml", data, "load.duration=1s")
+		sp, err := Parse(context.Background(), "f.yaml", data, "load.duration=1s")
 		if err != nil {
 			return
 		}
@@ -214,7 +215,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestRepeatsGetTheirOwnSeed(t *testing.T) {
-	sp, err := Parse("t.yaml", []byte(base+"matrix:\n  client.pool.size: [1, 2]\nrepeat: 3\n"))
+	sp, err := Parse(context.Background(), "t.yaml", []byte(base+"matrix:\n  client.pool.size: [1, 2]\nrepeat: 3\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -20,20 +22,27 @@ import (
 )
 
 func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run", "SCENARIO.yaml [-o results.json] [--set path=value]...",
-		"Run a scenario: every cell of its matrix against the embedded fake server (or its target),\nthen write the results (JSON) and print a summary table.")
+	fs := newFlags(e, "run", "[SCENARIO.yaml] [-o results.json] [--set path=value]... [--call pkg.Svc/Method --target host:port ...]",
+		"Run a scenario: every cell of its matrix against the embedded fake server (or its target),\nthen write the results (JSON) and print a summary table. Without a file, the scenario\nflags (--call, --target, --data, --rate, …) make a one-line run; with one, they override\nits fields. --print-scenario prints the scenario as YAML instead of running it.")
 	out := fs.StringP("output", "o", "results.json", "results file (written atomically)")
 	sets := fs.StringArray("set", nil, "override a scenario field, e.g. --set client.pool.size=8 (repeatable)")
 	reportDir := fs.String("report", "", "also write an HTML/PNG report into this directory")
 	quiet := fs.BoolP("quiet", "q", false, "no progress output")
+	printScenario := fs.Bool("print-scenario", false, "print the scenario as YAML (a file to save and grow) and exit")
+	one := addScenarioFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("run needs exactly one scenario file, got %d arguments", fs.NArg())
-	}
-	sp, cells, err := loadScenario(fs.Arg(0), *sets)
+	sp, cells, err := loadFromArgs(ctx, "run", fs.Args(), one, *sets)
 	if err != nil {
+		return err
+	}
+	if *printScenario {
+		doc, err := sp.Document()
+		if err != nil {
+			return failure(err)
+		}
+		_, err = e.stdout.Write(doc)
 		return err
 	}
 	var prog progress
@@ -74,10 +83,51 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	return gateErr
 }
 
-// loadScenario loads, validates and expands a scenario file; every error is
-// a usage error (exit 2), reported before any load is sent.
-func loadScenario(path string, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
-	sp, err := scenarios.LoadFile(path, sets...)
+// loadFromArgs loads the scenario of a command line: a file with the
+// scenario flags as overrides, or, without a file, the scenario the flags
+// describe (a one-line run needs --call).
+func loadFromArgs(ctx context.Context, cmd string, args []string, one *oneLine, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
+	flagSets, err := one.sets()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case len(args) > 1:
+		return nil, nil, usageErrorf("%s takes at most one scenario file, got %d arguments", cmd, len(args))
+	case len(args) == 1:
+		sp, cells, err := loadScenario(ctx, args[0], nil, append(flagSets, sets...))
+		return sp, cells, one.relabel(err)
+	case !one.fs.Changed("call"):
+		return nil, nil, usageErrorf("%s needs a scenario file, or --call package.Service/Method for a one-line run", cmd)
+	}
+	sp, cells, err := loadScenario(ctx, oneLineFile, []byte(oneLineDoc(one.fs.Lookup("call").Value.String())), append(flagSets, sets...))
+	return sp, cells, one.relabel(err)
+}
+
+// oneLineFile names a one-line run's scenario in messages; relative paths
+// in it are relative to the working directory.
+const oneLineFile = "command line"
+
+// oneLineDoc starts a one-line run's scenario: its name is the method's.
+func oneLineDoc(call string) string {
+	name := call[strings.LastIndexAny(call, "/.")+1:]
+	return "name: " + strconv.Quote(name) + "\n"
+}
+
+// loadScenario loads, validates and expands a scenario file (data nil) or
+// document; every error is a usage error (exit 2), reported before any load
+// is sent, but for a target that cannot be reached (exit 3).
+func loadScenario(ctx context.Context, path string, data []byte, sets []string) (*scenarios.Spec, []*scenarios.Cell, error) {
+	var sp *scenarios.Spec
+	var err error
+	if data == nil {
+		sp, err = scenarios.LoadFile(ctx, path, sets...)
+	} else {
+		sp, err = scenarios.Parse(ctx, path, data, sets...)
+	}
+	if errors.Is(err, scenarios.ErrUnreachable) {
+		return nil, nil, failure(err)
+	}
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
@@ -88,32 +138,36 @@ func loadScenario(path string, sets []string) (*scenarios.Spec, []*scenarios.Cel
 	return sp, cells, nil
 }
 
-func runValidate(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "validate", "SCENARIO.yaml [--set path=value]...",
-		"Check a scenario without running it: fields, values, matrix and thresholds.\nPrints the cells it would run.")
+func runValidate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "validate", "[SCENARIO.yaml] [--set path=value]... [scenario flags]",
+		"Check a scenario without running it: fields, values, matrix, thresholds and its calls\n(methods resolved, request data checked). Prints the cells it would run.")
 	sets := fs.StringArray("set", nil, "override a scenario field (repeatable)")
+	one := addScenarioFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("validate needs exactly one scenario file, got %d arguments", fs.NArg())
-	}
-	sp, cells, err := loadScenario(fs.Arg(0), *sets)
+	sp, cells, err := loadFromArgs(ctx, "validate", fs.Args(), one, *sets)
 	if err != nil {
 		return err
 	}
 	s := sp.Scenario
 	per := s.Load.Warmup + s.Load.Duration
-	fmt.Fprintf(e.stdout, "%s: ok — %d cells, about %s of load\n", fs.Arg(0), len(cells), (per * time.Duration(len(cells))).Round(time.Second))
+	fmt.Fprintf(e.stdout, "%s: ok — %d cells, about %s of load\n", sp.File, len(cells), (per * time.Duration(len(cells))).Round(time.Second))
 	for _, c := range cells {
 		fmt.Fprintf(e.stdout, "  %s\n", c.ID)
 	}
 	return nil
 }
 
-func runInit(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "init", "[NAME]", "Write a commented example scenario to NAME.yaml (default scenario.yaml).")
+func runInit(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "init", "[NAME] [--call pkg.Svc/Method --target host:port [--proto f.proto | --protoset f.protoset]]",
+		"Write a commented example scenario to NAME.yaml (default scenario.yaml). With --call, the scenario\ncalls that method (found by reflection, or in the files given) with a skeleton of its request as data.")
 	force := fs.Bool("force", false, "overwrite an existing file")
+	call := fs.String("call", "", "the method the scenario calls, package.Service/Method")
+	target := fs.String("target", "", "the server, host:port (default: the embedded fake server)")
+	protos := fs.StringArray("proto", nil, "a .proto file describing the method (repeatable)")
+	imports := fs.StringArray("import-path", nil, "a directory searched for .proto imports (repeatable)")
+	protosets := fs.StringArray("protoset", nil, "a protoset describing the method (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -140,7 +194,34 @@ func runInit(_ context.Context, e *env, args []string) error {
 		}
 		return failure(err)
 	}
-	if _, err := io.WriteString(f, scenarios.Example(base)); err != nil {
+	content := scenarios.Example(base)
+	if *call != "" {
+		args := []string{"--call", *call}
+		for flag, vals := range map[string][]string{"target": {*target}, "proto": *protos, "import-path": *imports, "protoset": *protosets} {
+			for _, v := range vals {
+				if v != "" {
+					args = append(args, "--"+flag, v)
+				}
+			}
+		}
+		ifs := pflag.NewFlagSet("init", pflag.ContinueOnError)
+		one := addScenarioFlags(ifs)
+		if err := ifs.Parse(args); err != nil {
+			return usageError(err)
+		}
+		sp, _, err := loadFromArgs(ctx, "init", nil, one, nil)
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		if content, err = scenarios.ExampleFor(base, sp); err != nil {
+			f.Close()
+			os.Remove(path)
+			return failure(err)
+		}
+	}
+	if _, err := io.WriteString(f, content); err != nil {
 		f.Close()
 		return failure(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/statuscode"
+	"github.com/grpcbench/grpcbench/internal/suggest"
 )
 
 // Unmarshaler is implemented by types that decode themselves from a node.
@@ -83,9 +84,9 @@ func (p Positions) Locate(file string, err error) error {
 			}
 			out = append(out, &c)
 		case errors.As(e, &fe):
-			out = append(out, &Error{File: file, Line: p.Line(fe.Path), Path: fe.Path, Msg: fe.Msg})
+			out = append(out, &Error{File: file, Line: p.Line(fe.Path), Path: fe.Path, Msg: fe.Msg, Err: fe.Err})
 		default:
-			out = append(out, &Error{File: file, Msg: e.Error()})
+			out = append(out, &Error{File: file, Msg: e.Error(), Err: e})
 		}
 	}
 	return out.sorted()
@@ -417,7 +418,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		p := field.Join(path, k.Value)
 		idx, ok := fields.byName[k.Value]
 		if !ok {
-			d.fail(k, p, "unknown field%s", suggest(k.Value, fields.names))
+			d.fail(k, p, "unknown field%s", didYouMean(k.Value, fields.names))
 			continue
 		}
 		if seen[k.Value] {
@@ -485,41 +486,15 @@ func fieldsOf(t reflect.Type) *structFields {
 	return sf
 }
 
-// suggest names the closest known field, or lists them all when none is close.
-func suggest(got string, known []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if dd := editDistance(got, k); dd < bestD {
-			best, bestD = k, dd
-		}
-	}
-	if best != "" && bestD <= max(2, len(got)/3) {
+// didYouMean names the closest known field, or lists them all when none is close.
+func didYouMean(got string, known []string) string {
+	if best, ok := suggest.Closest(got, known); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	if len(known) == 0 {
 		return ""
 	}
 	return " (known fields: " + strings.Join(known, ", ") + ")"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ParseDuration reads a duration scalar such as "250ms" or "1m30s". A bare 0

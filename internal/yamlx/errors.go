@@ -12,7 +12,11 @@ type Error struct {
 	Line int // 1-based; 0 when unknown
 	Path string
 	Msg  string
+	Err  error // the error behind Msg, if any
 }
+
+// Unwrap returns the error behind the message, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error implements error.
 func (e *Error) Error() string {

@@ -1,9 +1,12 @@
 package scenarios
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,7 +19,7 @@ import (
 )
 
 // Spec is a loaded scenario file: the resolved scenario (overrides applied,
-// defaults filled, validated) and what Expand needs to build its cells.
+// defaults filled, validated, its calls resolved) and its cells.
 type Spec struct {
 	// File is the file name used in error messages.
 	File string
@@ -28,21 +31,27 @@ type Spec struct {
 	Thresholds gates.Thresholds
 	root       *yaml.Node // the document after overrides
 	cells      []*Cell    // the expansion, computed once by Parse
+	dir        string     // relative paths in the scenario are relative to it
+	resolver   *resolver  // method descriptors and compiled calls, cached
 }
 
-// LoadFile reads, overrides, decodes and validates a scenario file. sets
-// are "path=value" overrides (--set), applied before validation; a value is
-// YAML ("8", "[1, 2]", "{size: 4}"). Errors name file, line and field.
-func LoadFile(path string, sets ...string) (*Spec, error) {
+// LoadFile reads, overrides, decodes and validates a scenario file, and
+// resolves its calls (which may ask the target for its methods over server
+// reflection; ctx bounds that). sets are "path=value" overrides (--set),
+// applied before validation; a value is YAML ("8", "[1, 2]", "{size: 4}").
+// Errors name file, line and field. Paths in the scenario (protoset, proto,
+// data_file, …) are relative to the file's directory.
+func LoadFile(ctx context.Context, path string, sets ...string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data, sets...)
+	return Parse(ctx, path, data, sets...)
 }
 
-// Parse is LoadFile on bytes already read.
-func Parse(file string, data []byte, sets ...string) (*Spec, error) {
+// Parse is LoadFile on bytes already read; relative paths are relative to
+// the directory of file.
+func Parse(ctx context.Context, file string, data []byte, sets ...string) (*Spec, error) {
 	root, err := yamlx.Parse(file, data)
 	if err != nil {
 		return nil, err
@@ -66,11 +75,14 @@ func Parse(file string, data []byte, sets ...string) (*Spec, error) {
 		}
 		setPaths[k] = kv
 	}
-	s, err := decode(file, root, setPaths)
+	sp := &Spec{File: file, Sets: sets, root: root, dir: filepath.Dir(file)}
+	sp.resolver = newResolver(ctx, sp.dir)
+	defer sp.resolver.close()
+	s, err := sp.decode(root, setPaths)
 	if err != nil {
 		return nil, err
 	}
-	sp := &Spec{File: file, Scenario: s, Sets: sets, root: root}
+	sp.Scenario = s
 	if err := sp.checkMatrix(); err != nil {
 		return nil, err
 	}
@@ -80,13 +92,19 @@ func Parse(file string, data []byte, sets ...string) (*Spec, error) {
 	return sp, nil
 }
 
-// decode turns a document into a validated Scenario with defaults.
-func decode(file string, root *yaml.Node, setPaths map[string]string) (*Scenario, error) {
+// decode turns a document into a validated Scenario with defaults and its
+// calls resolved.
+func (sp *Spec) decode(root *yaml.Node, setPaths map[string]string) (*Scenario, error) {
+	file := sp.File
 	s := &Scenario{}
 	pos, err := yamlx.Decode(file, root, s)
 	if err == nil {
 		s.withDefaults(file)
 		err = pos.Locate(file, s.Validate())
+	}
+	if err == nil {
+		dataPositions(pos, s)
+		err = pos.Locate(file, sp.resolver.compile(s))
 	}
 	if err == nil {
 		return s, nil
@@ -139,6 +157,25 @@ func (sp *Spec) checkMatrix() error {
 	cells, err := sp.expand()
 	sp.cells = cells
 	return err
+}
+
+// Document returns the scenario document with the overrides applied, as
+// YAML: what a one-line run would be as a file.
+func (sp *Spec) Document() ([]byte, error) {
+	doc := sp.root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Dimensions returns the matrix paths in order.
@@ -217,7 +254,7 @@ func (sp *Spec) expand() ([]*Cell, error) {
 			params = append(params, results.Param{Path: d.Path, Value: val})
 			idParts = append(idParts, strings.TrimPrefix(d.Path, "client.")+"="+val)
 		}
-		s, err := decode(sp.File, root, nil)
+		s, err := sp.decode(root, nil)
 		if err != nil {
 			if !seen[err.Error()] {
 				seen[err.Error()] = true
@@ -275,38 +312,6 @@ func setFlow(n *yaml.Node) {
 	}
 }
 
-// Resolved returns the scenario as a generic tree (maps, lists, scalars)
-// with defaults filled, for the results file.
-func (s *Scenario) Resolved() any {
-	b, err := yaml.Marshal(s)
-	if err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	var out any
-	if err := yaml.Unmarshal(b, &out); err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	return out
-}
-
-// MarshalYAML implements yaml.Marshaler: path → values, in order.
-func (m Matrix) MarshalYAML() (any, error) {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for _, d := range m {
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: d.Path},
-			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: d.Values, Style: yaml.FlowStyle})
-	}
-	return n, nil
-}
-
-// MarshalYAML implements yaml.Marshaler.
-func (r RawYAML) MarshalYAML() (any, error) {
-	if r.Node == nil {
-		return nil, nil
-	}
-	return r.Node, nil
-}
-
 // loadThresholds decodes and validates the thresholds against the cells,
 // before any load is sent: an unknown metric, a malformed expression or a
 // selector that matches no cell is an error naming file, line and field.
@@ -328,4 +333,30 @@ func (sp *Spec) loadThresholds() error {
 	}
 	sp.Thresholds = th
 	return nil
+}
+
+// dataPositions adds the lines of the fields inside each mix entry's data to
+// pos, so errors in request data name their own line.
+func dataPositions(pos yamlx.Positions, s *Scenario) {
+	for i, e := range s.Mix {
+		if e.Data.Node != nil {
+			addPositions(pos, fmt.Sprintf("mix[%d].data", i), e.Data.Node)
+		}
+	}
+}
+
+func addPositions(pos yamlx.Positions, path string, n *yaml.Node) {
+	if n.Line > 0 {
+		pos[path] = n.Line
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			addPositions(pos, path+"."+n.Content[j].Value, n.Content[j+1])
+		}
+	case yaml.SequenceNode:
+		for j, c := range n.Content {
+			addPositions(pos, fmt.Sprintf("%s[%d]", path, j), c)
+		}
+	}
 }
