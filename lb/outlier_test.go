@@ -214,8 +214,11 @@ func TestOutlierEjectionOfFailingBackend(t *testing.T) {
 	if n, _ := d.callsBetween(0, back.At, again.At); n == 0 {
 		t.Errorf("backend 0 got no calls between its return and its next ejection")
 	}
-	if again.Times != 2 || again.For != 2*base {
-		t.Errorf("second ejection %+v, want times 2 for %v", again, 2*base)
+	// Ejected again at the first sweep after its return, it is out for
+	// twice as long; each sweep it spends in service first lowers the
+	// multiplier by one (A50), which a slow machine may cause.
+	if again.Times < 1 || again.Times > 2 || again.For != time.Duration(again.Times)*base {
+		t.Errorf("second ejection %+v, want times 1 or 2 and for = times × %v", again, base)
 	}
 	for i := 1; i < len(ev); i++ {
 		if !ev[i].At.After(ev[i-1].At) {

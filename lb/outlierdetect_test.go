@@ -177,3 +177,59 @@ func FuzzOutlierParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestJudgeMultiplier runs sweeps by hand over three endpoints, one of
+// which fails: A50's multiplier grows with each ejection in a row, the
+// ejection lasts base × multiplier, and each sweep in service lowers it.
+func TestJudgeMultiplier(t *testing.T) {
+	const base = 10 * time.Second
+	b := &ejector{cfg: &odConfig{s: odSettings{interval: time.Hour, baseEjection: base, maxEjection: time.Minute,
+		maxEjectionPercent: 100, fp: &fpSettings{threshold: 50, enforcement: 100, minimumHosts: 3, requestVolume: 10}}}}
+	bad, good1, good2 := newEndpoint("a:1"), newEndpoint("b:1"), newEndpoint("c:1")
+	b.order = []*endpoint{bad, good1, good2}
+	t0 := time.Now()
+	sweep := func(at time.Duration, badFails bool) []pendingEvent {
+		for range 20 {
+			good1.done(balancer.DoneInfo{})
+			good2.done(balancer.DoneInfo{})
+			if badFails {
+				bad.done(balancer.DoneInfo{Err: errEjected})
+			} else {
+				bad.done(balancer.DoneInfo{})
+			}
+		}
+		ev := b.judge(t0.Add(at))
+		b.timer.Stop()
+		return ev
+	}
+	steps := []struct {
+		at        time.Duration
+		badFails  bool
+		want      EjectionKind // "" for no event
+		times     int
+		ejectTime time.Duration
+	}{
+		{1 * time.Second, true, Ejected, 1, base},
+		{5 * time.Second, true, "", 1, 0},              // still out
+		{12 * time.Second, true, Unejected, 1, 0},      // 11s after: back
+		{13 * time.Second, true, Ejected, 2, 2 * base}, // at once out again, twice as long
+		{34 * time.Second, false, Unejected, 2, 0},
+		{35 * time.Second, false, "", 1, 0}, // a sweep in service lowers the multiplier
+		{36 * time.Second, false, "", 0, 0},
+		{37 * time.Second, true, Ejected, 1, base},
+	}
+	for i, s := range steps {
+		ev := sweep(s.at, s.badFails)
+		switch {
+		case s.want == "" && len(ev) != 0:
+			t.Fatalf("step %d: events %+v, want none", i, ev)
+		case s.want != "" && (len(ev) != 1 || ev[0].ev.Kind != s.want || ev[0].ep != bad):
+			t.Fatalf("step %d: events %+v, want one %s of a:1", i, ev, s.want)
+		case s.want == Ejected && (ev[0].ev.Times != s.times || ev[0].ev.For != s.ejectTime):
+			t.Fatalf("step %d: ejection %+v, want times %d for %v", i, ev[0].ev, s.times, s.ejectTime)
+		}
+		if bad.times != s.times {
+			t.Fatalf("step %d: multiplier %d, want %d", i, bad.times, s.times)
+		}
+	}
+}
