@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -35,6 +36,11 @@ type backend struct {
 	down  bool
 	err   error          // the last failure to serve again after a down window
 	wg    sync.WaitGroup // Serve goroutines
+
+	addedAt   time.Duration // when it joined, from the cluster's start
+	removed   bool          // out of the membership (it may still drain)
+	removedAt time.Duration
+	stopAt    time.Duration // when a draining removed backend stops; 0: not draining
 }
 
 func newBackend(cl *Cluster, idx int, addr string, cfg Config) *backend {
@@ -132,11 +138,12 @@ func (b *backend) stop() {
 	b.mu.Lock()
 }
 
-// setDown takes the backend off the network or brings it back.
+// setDown takes the backend off the network or brings it back. A removed
+// backend is never brought back.
 func (b *backend) setDown(down bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if down == b.down {
+	if down == b.down || (!down && b.removed) {
 		return nil
 	}
 	if down {

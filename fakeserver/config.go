@@ -49,7 +49,8 @@ type Config struct {
 	// StoreSize bounds the users CreateUser keeps per backend (default
 	// 10000). Older users are overwritten: memory does not grow with load.
 	StoreSize int `yaml:"store_size"`
-	// Faults lists the faults to inject.
+	// Faults lists the faults to inject. A fault may select backends that
+	// Events start later (by their number).
 	Faults []Fault `yaml:"faults"`
 	// TLS, when set, makes every backend serve TLS (mTLS with
 	// client_ca_file).
@@ -57,6 +58,8 @@ type Config struct {
 	// RequireToken, when set, refuses UserService calls without the bearer
 	// token with UNAUTHENTICATED.
 	RequireToken *RequireToken `yaml:"require_token"`
+	// Events change the backend set while the cluster runs (see Event).
+	Events []Event `yaml:"events"`
 }
 
 // Fault is one fault rule: selectors (which backends, which methods, when)
@@ -425,8 +428,8 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if c.Backends < 1 || c.Backends > 64 {
-		errs = append(errs, field.Errorf("backends", "must be between 1 and 64, got %d", c.Backends))
+	if c.Backends < 1 || c.Backends > MaxBackends {
+		errs = append(errs, field.Errorf("backends", "must be between 1 and %d, got %d", MaxBackends, c.Backends))
 	}
 	if len(c.Addrs) > 0 && len(c.Addrs) != c.Backends {
 		errs = append(errs, field.Errorf("addrs", "has %d addresses for %d backends", len(c.Addrs), c.Backends))
@@ -450,9 +453,11 @@ func (c Config) Validate() error {
 	if c.StoreSize < 1 || c.StoreSize > 1<<24 {
 		errs = append(errs, field.Errorf("store_size", "must be between 1 and %d, got %d", 1<<24, c.StoreSize))
 	}
+	total := c.totalBackends()
 	for i := range c.Faults {
-		errs = append(errs, c.Faults[i].validate(fmt.Sprintf("faults[%d]", i), c.Backends))
+		errs = append(errs, c.Faults[i].validate(fmt.Sprintf("faults[%d]", i), total))
 	}
+	errs = append(errs, c.validateEvents()...)
 	return errors.Join(errs...)
 }
 

@@ -161,6 +161,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("faults:\n  - {error: {code: UNAVAILABLE, rate: 0.2}}\n"))
 	f.Add([]byte("- {latency: {dist: lognormal, median: 1ms, p99: 9ms}, backend: [0]}\n"))
 	f.Add([]byte("backends: 2\nfaults: [{down: {at: 1s, for: 2s}}, {pause: {every: 1s, for: 10ms}}]\n"))
+	f.Add([]byte("backends: 2\nevents: [{at: 1s, remove: 1, drain: 1s}, {at: 2s, add: 2}, {at: 3s, replace: 3}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.yaml", data)
 		if err != nil {

@@ -49,6 +49,18 @@
 // Start, compared in constant time and never logged, counted by value or
 // put in an error. TLS files and the token source are checked by Validate.
 //
+// The backend set may change while the cluster runs: Config.Events
+// ({at, add | remove | replace, drain}) on the cluster's clock, or
+// AddBackend, RemoveBackend and ReplaceBackend. Backends are numbered in
+// the order they start and keep their number, address and counters for
+// life; Stats lists every backend ever started, and Changes logs each
+// membership change. A removed backend leaves the membership first (the
+// OnMembership hook publishes the list without it), keeps serving for its
+// drain, then sends GOAWAY and stops, its in-flight calls given a second.
+// An added backend listens before it is published. Events are validated by
+// replaying them in time order, so one naming a backend that does not exist
+// at its time is an error at its own path (events[2].remove).
+//
 // A configuration is validated before anything starts; every mistake is
 // reported with its field path (faults[1].error.rate), and LoadFile adds the
 // file and line.

@@ -2,6 +2,7 @@ package fakeserver
 
 import (
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -83,9 +84,16 @@ type BackendStats struct {
 	// number ever accepted.
 	Connections      int64 `json:"connections"`
 	ConnectionsTotal int64 `json:"connections_total"`
-	// Error is the last failure to listen again after a down window ("" if
-	// none).
+	// Error is the last failure to listen again after a down window, or
+	// to listen at all for a backend added mid-run ("" if none).
 	Error string `json:"error,omitempty"`
+	// AddedAt is when the backend joined, from the cluster's start (0 for
+	// the initial backends).
+	AddedAt time.Duration `json:"added_at,omitempty"`
+	// Removed reports whether the backend has left the membership, at
+	// RemovedAt from the cluster's start.
+	Removed   bool          `json:"removed,omitempty"`
+	RemovedAt time.Duration `json:"removed_at,omitempty"`
 }
 
 // TotalCalls sums Calls over methods.

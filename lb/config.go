@@ -119,6 +119,10 @@ type Config struct {
 	// It has no effect under pick_first in grpc-go, so Validate rejects
 	// that combination.
 	HealthCheck bool `yaml:"health_check"`
+
+	// OutlierDetection, when set, runs the policy under outlier ejection
+	// (see OutlierDetection). Not with pick_first.
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
 }
 
 // EffectivePolicy returns the policy, with "" replaced by DefaultPolicy.
@@ -161,6 +165,7 @@ func (c Config) Validate() error {
 			"under round_robin, weighted_round_robin, least_request and ring_hash)")
 	}
 
+	errs = append(errs, c.validateOutlier()...)
 	return errors.Join(errs...)
 }
 

@@ -139,6 +139,9 @@ func (c Config) lbEntry() (string, json.RawMessage, error) {
 	if err := parsePolicy(name, inner); err != nil {
 		return "", nil, err
 	}
+	if c.OutlierDetection != nil {
+		return c.OutlierDetection.wrap(name, inner)
+	}
 	return name, inner, nil
 }
 

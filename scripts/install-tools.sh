@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system tools grpcbench's tests and code generation need, when
 # they are missing: protoc (Debian protobuf-compiler, with the well-known
-# types from libprotobuf-dev), headless Chromium (Debian chromium) and the
-# Prometheus server (Debian prometheus, scraped in a metrics test). As
-# root it installs them with apt-get; otherwise it stops and says what to
-# install.
+# types from libprotobuf-dev), headless Chromium (Debian chromium), etcd
+# (Debian etcd-server: the lb package's discovery tests run a real one on
+# loopback ports) and Prometheus (Debian prometheus). As root it installs
+# them with apt-get; otherwise it stops and says what to install.
 set -euo pipefail
 
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -f /usr/include/google/protobuf/timestamp.proto ] || need+=(libprotobuf-dev)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -1,0 +1,291 @@
+package lb_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/naming/endpoints"
+	"go.uber.org/zap"
+
+	"github.com/grpcbench/grpcbench/lb"
+)
+
+// lockedBuffer collects a child process's output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a loopback port that was free a moment ago. etcd needs
+// its ports on the command line, so it cannot listen on :0 itself.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startEtcd runs a real single-member etcd on loopback ports with its data
+// in a temporary directory, waits (at most 20 s) until it answers, and
+// stops it at the end of the test. It returns its client URL.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Fatalf("etcd is not installed: install the Debian package etcd-server " +
+			"(apt-get install etcd-server; scripts/install-tools.sh does it)")
+	}
+	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	var out lockedBuffer
+	cmd := exec.Command(bin, "--name", "grpcbench-test", "--data-dir", t.TempDir(),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "grpcbench-test="+peer, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting etcd: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, err := cli.Get(ctx, "probe")
+		cancel()
+		if err == nil {
+			return client
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("etcd exited (%v) before answering:\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd did not answer within 20s (%v):\n%s", err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// etcdClient returns a client for direct reads and writes in a test.
+func etcdClient(t *testing.T, url string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func put(t *testing.T, cli *clientv3.Client, key, value string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, key, value); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEtcdSource(t *testing.T) {
+	url := startEtcd(t)
+	cli := etcdClient(t, url)
+	cfg := lb.EtcdConfig{Endpoints: []string{url}, Prefix: "svc/users"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// An empty prefix cannot start a source.
+	if _, err := lb.Etcd(cfg).Watch(ctx); err == nil || !strings.Contains(err.Error(), "holds no endpoint") {
+		t.Fatalf("Watch of an empty prefix = %v, want 'holds no endpoint'", err)
+	}
+	// Written by etcd's own endpoints manager: the format is the same.
+	mgr, err := endpoints.NewManager(cli, "svc/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.AddEndpoint(ctx, "svc/users/a", endpoints.Endpoint{Addr: "127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, cli, "svc/usersX/other", "127.0.0.1:9") // a sibling prefix is not read
+	ch, err := lb.Etcd(cfg).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		do      func()
+		want    []string
+		wantErr string
+	}{
+		{do: func() {}, want: []string{"127.0.0.1:1"}},
+		{do: func() { put(t, cli, "svc/users/b", "127.0.0.1:2") }, want: []string{"127.0.0.1:1", "127.0.0.1:2"}},
+		{do: func() { put(t, cli, "svc/users/c", `{"Addr":"nope"}`) }, wantErr: `"svc/users/c"`},
+		{do: func() { put(t, cli, "svc/users/c", `{"Op":0,"Addr":"127.0.0.1:3","Metadata":null}`) },
+			want: []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}},
+		{do: func() {
+			if err := mgr.DeleteEndpoint(ctx, "svc/users/a"); err != nil {
+				t.Fatal(err)
+			}
+		}, want: []string{"127.0.0.1:2", "127.0.0.1:3"}},
+		{do: func() {
+			if _, err := cli.Delete(ctx, "svc/users/", clientv3.WithPrefix()); err != nil {
+				t.Fatal(err)
+			}
+		}, wantErr: "holds no endpoint"},
+		{do: func() { put(t, cli, "svc/users/d", "127.0.0.1:4") }, want: []string{"127.0.0.1:4"}},
+	}
+	for i, s := range steps {
+		s.do()
+		u := nextUpdate(t, ch)
+		if s.wantErr != "" {
+			if u.Err == nil || !strings.Contains(u.Err.Error(), s.wantErr) {
+				t.Fatalf("step %d: update %+v, want error %q", i, u, s.wantErr)
+			}
+			continue
+		}
+		if u.Err != nil || !slices.Equal(u.Addrs, s.want) {
+			t.Fatalf("step %d: update %+v, want %q", i, u, s.want)
+		}
+	}
+	cancel()
+	for range ch { // closed, and the etcd client with it, when ctx ends
+	}
+}
+
+func TestEtcdPublisher(t *testing.T) {
+	url := startEtcd(t)
+	cli := etcdClient(t, url)
+	ctx := context.Background()
+	cfg := lb.EtcdConfig{Endpoints: []string{url}, Prefix: "pub"}
+	p, err := lb.NewEtcdPublisher(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	put(t, cli, "pub/stale", "garbage")
+	mgr, err := endpoints.NewManager(cli, "pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range [][]string{{"127.0.0.1:1", "127.0.0.1:2"}, {"127.0.0.1:2", "127.0.0.1:3"}, {"127.0.0.1:3"}} {
+		if err := p.Publish(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+		// Read back with etcd's own manager: one key per address.
+		got, err := mgr.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var addrs []string
+		for k, e := range got {
+			if k != "pub/"+e.Addr {
+				t.Errorf("key %q holds %q, want pub/<addr>", k, e.Addr)
+			}
+			addrs = append(addrs, e.Addr)
+		}
+		slices.Sort(addrs)
+		if !slices.Equal(addrs, set) {
+			t.Errorf("after Publish(%q), etcd lists %q", set, addrs)
+		}
+		resp, err := cli.Get(ctx, "pub/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil || resp.Count != int64(len(set)) {
+			t.Errorf("after Publish(%q): %d keys (%v), want only the set's", set, resp.Count, err)
+		}
+	}
+	if err := p.Publish(ctx, []string{"bad"}); err == nil {
+		t.Error("Publish of a bad address succeeded")
+	}
+}
+
+func TestEtcdUnreachable(t *testing.T) {
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)) // nothing listens there
+	cfg := lb.EtcdConfig{Endpoints: []string{url}, Prefix: "x", DialTimeout: ptr(300 * time.Millisecond)}
+	ctx := context.Background()
+	start := time.Now()
+	_, err := lb.Etcd(cfg).Watch(ctx)
+	if !errors.Is(err, lb.ErrUnreachable) || !strings.Contains(err.Error(), url) {
+		t.Errorf("Watch = %v, want an error wrapping ErrUnreachable naming %s", err, url)
+	}
+	if _, err := lb.NewEtcdPublisher(ctx, cfg); !errors.Is(err, lb.ErrUnreachable) {
+		t.Errorf("NewEtcdPublisher = %v, want an error wrapping ErrUnreachable", err)
+	}
+	dc := lb.DiscoveryConfig{Source: lb.SourceEtcd, Etcd: &cfg}
+	src, err := dc.NewSource(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lb.Bind(ctx, src, lb.NewStaticResolver(), nil); !errors.Is(err, lb.ErrUnreachable) {
+		t.Errorf("Bind = %v, want an error wrapping ErrUnreachable", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("three connect checks with a 300ms deadline took %v", took)
+	}
+}
+
+func FuzzParseEtcdEndpoint(f *testing.F) {
+	for _, s := range []string{`{"Op":0,"Addr":"127.0.0.1:1","Metadata":null}`, "127.0.0.1:2", `{"Addr":""}`, "{", " [::1]:3 ", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		addr, err := lb.ParseEtcdEndpoint(data)
+		if err != nil {
+			if addr != "" {
+				t.Fatalf("address %q returned with error %v", addr, err)
+			}
+			return
+		}
+		if err := lb.ValidateAddr(addr); err != nil {
+			t.Fatalf("accepted invalid address: %v", err)
+		}
+		// What the publisher writes for it reads back the same.
+		js, err := json.Marshal(endpoints.Endpoint{Addr: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := lb.ParseEtcdEndpoint(js); err != nil || again != addr {
+			t.Fatalf("round trip of %q through %s = %q, %v", addr, js, again, err)
+		}
+	})
+}
