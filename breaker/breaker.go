@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpcbench/grpcbench/internal/eventlog"
 )
 
 // State is a breaker state.
@@ -57,6 +59,21 @@ type Option func(*Breaker)
 // WithClock sets the clock (default the system clock); tests use a fake one.
 func WithClock(c Clock) Option { return func(b *Breaker) { b.clock = c } }
 
+// WithEpoch sets the time TransitionEvent.At counts from (default: when New
+// was called, on the breaker's clock), e.g. the start of a run.
+func WithEpoch(t time.Time) Option { return func(b *Breaker) { b.logEpoch = t } }
+
+// WithLogCap sets how many transitions the log keeps (default
+// eventlog.DefaultCap, 10 000); later ones are counted in Stats.LogDropped.
+func WithLogCap(n int) Option { return func(b *Breaker) { b.log = eventlog.New[TransitionEvent](n) } }
+
+// TransitionEvent is one change of state: At is the time since the
+// breaker's epoch (see WithEpoch), From and To the states.
+type TransitionEvent struct {
+	At       time.Duration
+	From, To State
+}
+
 const windowBuckets = 10
 
 type bucket struct {
@@ -82,6 +99,9 @@ type Breaker struct {
 	bucketWidth    time.Duration
 	buckets        [windowBuckets]bucket
 	timeOpen       time.Duration
+	logEpoch       time.Time
+	lastAt         time.Duration // the latest logged time
+	log            *eventlog.Log[TransitionEvent]
 
 	trips, rejections, successes, fails, ignored atomic.Int64
 	transitions                                  [numStates][numStates]atomic.Int64
@@ -101,6 +121,12 @@ func New(cfg Config, opts ...Option) *Breaker {
 		o(b)
 	}
 	b.epoch = b.clock.Now()
+	if b.logEpoch.IsZero() {
+		b.logEpoch = b.epoch
+	}
+	if b.log == nil {
+		b.log = eventlog.New[TransitionEvent](0)
+	}
 	b.bucketWidth = max(cfg.Window/windowBuckets, 1)
 	return b
 }
@@ -270,6 +296,10 @@ func (b *Breaker) record(gen uint64, failed bool) {
 func (b *Breaker) transitionLocked(to State, now time.Time) {
 	from := State(b.state.Load())
 	b.transitions[from][to].Add(1)
+	// The clock is read before the lock is taken, so a concurrent later
+	// reading may come first: clamp so the log never goes back in time.
+	b.lastAt = max(b.lastAt, now.Sub(b.logEpoch))
+	b.log.Add(TransitionEvent{At: b.lastAt, From: from, To: to})
 	if from == Open {
 		b.timeOpen += now.Sub(b.openedAt)
 	}
@@ -305,6 +335,11 @@ type Stats struct {
 	TimeOpen time.Duration
 	// Transitions lists every from→to move that happened, with its count.
 	Transitions []Transition
+	// Log lists the transitions in order with their times (the first
+	// WithLogCap of them); LogDropped counts those not kept. Their sum is
+	// the sum of the Transitions counts.
+	Log        []TransitionEvent
+	LogDropped int64
 }
 
 // Stats returns the counters so far.
@@ -318,6 +353,7 @@ func (b *Breaker) Stats() Stats {
 	b.mu.Unlock()
 	s.Trips, s.Rejections = b.trips.Load(), b.rejections.Load()
 	s.Successes, s.Failures, s.Ignored = b.successes.Load(), b.fails.Load(), b.ignored.Load()
+	s.Log, s.LogDropped = b.log.Snapshot()
 	for from := range numStates {
 		for to := range numStates {
 			if n := b.transitions[from][to].Load(); n > 0 {

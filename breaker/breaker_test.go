@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -266,4 +267,99 @@ func TestConfigFromYAML(t *testing.T) {
 	if got == nil || !strings.HasPrefix(got.Error(), "b.yaml:7: codes[1]: NOT_FOUND describes the request") {
 		t.Fatalf("located error = %v", got)
 	}
+}
+
+// TestTransitionLog drives a breaker through closed → open → half-open →
+// open → half-open → closed on a fake clock and checks the log: the moves in
+// order, their times since the epoch, and that the log matches the counts.
+func TestTransitionLog(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	epoch := clk.now.Add(-time.Second) // the run started a second before the breaker
+	b := breaker.New(breaker.Config{FailureThreshold: 2, OpenFor: time.Second}, breaker.WithClock(clk), breaker.WithEpoch(epoch))
+	call(b, errUnavailable)
+	clk.Advance(10 * time.Millisecond)
+	call(b, errUnavailable) // trips at 1.01s
+	clk.Advance(time.Second)
+	call(b, errUnavailable) // half-open at 2.01s, the probe fails: open
+	clk.Advance(2 * time.Second)
+	call(b, nil) // half-open at 4.01s, the probe succeeds: closed
+	st := b.Stats()
+	C, O, H := breaker.Closed, breaker.Open, breaker.HalfOpen
+	ms := time.Millisecond
+	want := []breaker.TransitionEvent{{1010 * ms, C, O}, {2010 * ms, O, H}, {2010 * ms, H, O}, {4010 * ms, O, H}, {4010 * ms, H, C}}
+	if !slices.Equal(st.Log, want) || st.LogDropped != 0 {
+		t.Fatalf("log %v (dropped %d), want %v", st.Log, st.LogDropped, want)
+	}
+	assertLogMatchesCounts(t, st)
+}
+
+func assertLogMatchesCounts(t *testing.T, st breaker.Stats) {
+	t.Helper()
+	var counted int64
+	perMove := map[[2]breaker.State]int64{}
+	for _, tr := range st.Transitions {
+		counted += tr.Count
+		perMove[[2]breaker.State{tr.From, tr.To}] = tr.Count
+	}
+	if int64(len(st.Log))+st.LogDropped != counted {
+		t.Fatalf("log holds %d + %d dropped, counters %d", len(st.Log), st.LogDropped, counted)
+	}
+	for i, e := range st.Log {
+		if i > 0 && e.At < st.Log[i-1].At {
+			t.Fatalf("log goes back in time at %d: %v after %v", i, e.At, st.Log[i-1].At)
+		}
+		if i > 0 && e.From != st.Log[i-1].To {
+			t.Fatalf("log entry %d moves from %s, the previous one ended in %s", i, e.From, st.Log[i-1].To)
+		}
+		perMove[[2]breaker.State{e.From, e.To}]--
+	}
+	if st.LogDropped == 0 {
+		for mv, n := range perMove {
+			if n != 0 {
+				t.Fatalf("move %s→%s: log and counter differ by %d", mv[0], mv[1], n)
+			}
+		}
+	}
+}
+
+// TestTransitionLogCapped: past the cap transitions are counted as dropped.
+func TestTransitionLogCapped(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	b := breaker.New(breaker.Config{FailureThreshold: 1, OpenFor: time.Second}, breaker.WithClock(clk), breaker.WithLogCap(3))
+	for range 5 { // each round: closed→open, open→half-open, half-open→closed
+		call(b, errUnavailable)
+		clk.Advance(time.Second)
+		call(b, nil)
+	}
+	st := b.Stats()
+	if len(st.Log) != 3 || st.LogDropped != 12 {
+		t.Fatalf("log %d entries, %d dropped; want 3 and 12", len(st.Log), st.LogDropped)
+	}
+	assertLogMatchesCounts(t, st)
+}
+
+// TestTransitionLogConcurrent flaps a breaker from many goroutines on the
+// real clock: the log never goes back in time and matches the counts.
+func TestTransitionLogConcurrent(t *testing.T) {
+	b := breaker.New(breaker.Config{FailureThreshold: 1, OpenFor: time.Nanosecond, HalfOpenProbes: 1})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if (g+i)%2 == 0 {
+					call(b, errUnavailable)
+				} else {
+					call(b, nil)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st := b.Stats()
+	if len(st.Log) == 0 {
+		t.Fatal("no transitions logged")
+	}
+	assertLogMatchesCounts(t, st)
 }

@@ -14,4 +14,12 @@
 // state with only FailureThreshold set, Allow and Ticket.Done are a few atomic
 // operations; a short mutex is taken to change state, to admit probes, and —
 // when FailureRatio is set — to record each outcome in the rolling window.
+//
+// Every transition is counted (Stats.Transitions) and logged with its time
+// since an epoch (WithEpoch; Stats.Log), in order and never going back in
+// time. The log is bounded (WithLogCap, 10 000 by default): transitions past
+// the cap are counted in Stats.LogDropped, so len(Log) + LogDropped always
+// equals the sum of the Transitions counts. Logging happens under the mutex
+// already taken to change state: the per-call path is untouched and
+// allocates nothing.
 package breaker

@@ -75,6 +75,7 @@ func (b *backend) newServer() (*grpc.Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.WaitForHandlers(true),
 		orca.CallMetricsServerOption(nil),
+		grpc.InTapHandle(b.arrived),
 	}
 	if b.rules.mcs > 0 {
 		opts = append(opts, grpc.MaxConcurrentStreams(b.rules.mcs))

@@ -1,10 +1,12 @@
 package fakeserver
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/tap"
 
 	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
@@ -15,6 +17,7 @@ const numCodes = 17
 // takes no lock.
 type counters struct {
 	calls, retries, msgsIn, msgsOut [numMethods]atomic.Int64
+	arrived                         [numMethods]atomic.Int64
 	codes                           [numCodes]atomic.Int64
 	faults                          [numKinds][numCodes]atomic.Int64
 	inflight, maxInflight           atomic.Int64
@@ -64,6 +67,12 @@ type BackendStats struct {
 	// (every attempt counts: this is what a client's attempt count must
 	// equal).
 	Calls map[string]int64 `json:"calls,omitempty"`
+	// Arrived counts, per method, the calls whose headers reached the
+	// backend (counted by the transport, before the handler): also those a
+	// client cancelled before the handler ran or read the request, which
+	// Calls misses. It is what a hedging client's attempt count must equal;
+	// Arrived − Calls is the work the server never started.
+	Arrived map[string]int64 `json:"arrived,omitempty"`
 	// Retries counts calls carrying grpc-previous-rpc-attempts, per method.
 	Retries map[string]int64 `json:"retries,omitempty"`
 	// MessagesIn and MessagesOut count stream messages received and sent,
@@ -141,7 +150,7 @@ func sum(m map[string]int64) int64 {
 func (c *counters) snapshot(index int, addr string) BackendStats {
 	b := BackendStats{
 		Index: index, Addr: addr,
-		Calls: map[string]int64{}, Retries: map[string]int64{},
+		Calls: map[string]int64{}, Arrived: map[string]int64{}, Retries: map[string]int64{},
 		MessagesIn: map[string]int64{}, MessagesOut: map[string]int64{},
 		Codes: map[string]int64{}, Faults: map[string]int64{},
 		Inflight: c.inflight.Load(), MaxInflight: c.maxInflight.Load(),
@@ -154,6 +163,7 @@ func (c *counters) snapshot(index int, addr string) BackendStats {
 	}
 	for m := range numMethods {
 		put(b.Calls, m.String(), c.calls[m].Load())
+		put(b.Arrived, m.String(), c.arrived[m].Load())
 		put(b.Retries, m.String(), c.retries[m].Load())
 		put(b.MessagesIn, m.String(), c.msgsIn[m].Load())
 		put(b.MessagesOut, m.String(), c.msgsOut[m].Load())
@@ -174,3 +184,15 @@ func (c *counters) snapshot(index int, addr string) BackendStats {
 }
 
 func codeName(c codes.Code) string { return statuscode.Name(c) }
+
+// arrived is the backend's tap.ServerInHandle: it counts every stream whose
+// headers arrive, on the transport's reader goroutine (no allocation).
+func (b *backend) arrived(ctx context.Context, info *tap.Info) (context.Context, error) {
+	for m := range numMethods {
+		if info.FullMethodName == fullMethodNames[m] {
+			b.ctr.arrived[m].Add(1)
+			break
+		}
+	}
+	return ctx, nil
+}

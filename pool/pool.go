@@ -48,6 +48,7 @@ type slot struct {
 	cur          atomic.Pointer[conn]
 	picks        atomic.Int64
 	stateChanges atomic.Int64
+	reconnects   atomic.Int64
 	recycled     atomic.Int64
 	recycleFails atomic.Int64
 	_            [64]byte // keep hot counters of neighbouring slots apart
@@ -136,6 +137,7 @@ func (p *Pool) dial(s *slot) (*conn, error) {
 // closed, counting changes and caching the state for first_ready.
 func (p *Pool) watch(c *conn, st connectivity.State) {
 	defer p.wg.Done()
+	wasReady := st == connectivity.Ready
 	for c.cc.WaitForStateChange(p.ctx, st) {
 		ns := c.cc.GetState()
 		if ns == connectivity.Shutdown {
@@ -145,6 +147,12 @@ func (p *Pool) watch(c *conn, st connectivity.State) {
 		if ns != st {
 			c.state.Store(int32(ns))
 			c.slot.stateChanges.Add(1)
+			if ns == connectivity.Ready {
+				if wasReady {
+					c.slot.reconnects.Add(1)
+				}
+				wasReady = true
+			}
 			st = ns
 		}
 	}

@@ -474,3 +474,25 @@ func builtin(t testing.TB, name string) *methods.Method {
 	}
 	return m
 }
+
+// TestReconnectsCounted: the server drops every connection once; the pool's
+// connection goes back to READY when the next calls reconnect it, and that
+// is counted as a reconnect (a warm-up READY is not).
+func TestReconnectsCounted(t *testing.T) {
+	cl := startCluster(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{{Kill: &fakeserver.Kill{At: 200 * time.Millisecond}}}})
+	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 1, Warmup: true})
+	if st := p.Stats(); st.Reconnects != 0 {
+		t.Fatalf("after warm-up: %d reconnects, want 0", st.Reconnects)
+	}
+	c := userpb.NewUserServiceClient(p)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	eventually(t, "a reconnect after the server dropped the connection", func() bool {
+		_, _ = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u-1"})
+		return p.Stats().Reconnects >= 1
+	})
+	st := p.Stats()
+	if st.Conns[0].Reconnects != st.Reconnects || st.StateChanges < 2 {
+		t.Fatalf("stats %+v: want the reconnect on connection 0 among ≥ 2 state changes", st)
+	}
+}

@@ -18,6 +18,10 @@ type ConnStats struct {
 	// StateChanges counts the state changes observed (a change faster than
 	// the watcher may be seen as one).
 	StateChanges int64 `json:"state_changes"`
+	// Reconnects counts the times a connection became READY again after it
+	// had been READY (it lost its transport and gRPC reconnected it); a
+	// replacement connection's first READY is not one.
+	Reconnects int64 `json:"reconnects"`
 	// Recycled counts the times the connection was replaced for its age;
 	// RecycleFailures the attempts that failed (the old one was kept).
 	Recycled        int64 `json:"recycled"`
@@ -32,6 +36,7 @@ type Stats struct {
 	Picks        int64 `json:"picks"`
 	Inflight     int64 `json:"inflight"`
 	StateChanges int64 `json:"state_changes"`
+	Reconnects   int64 `json:"reconnects"`
 	Recycled     int64 `json:"recycled"`
 	// Draining is the number of replaced connections still waiting for
 	// their calls to end before they are closed.
@@ -58,6 +63,7 @@ func (p *Pool) Stats() Stats {
 			Picks:           s.picks.Load(),
 			Inflight:        c.inflight.Load() + draining[i],
 			StateChanges:    s.stateChanges.Load(),
+			Reconnects:      s.reconnects.Load(),
 			Recycled:        s.recycled.Load(),
 			RecycleFailures: s.recycleFails.Load(),
 		}
@@ -65,6 +71,7 @@ func (p *Pool) Stats() Stats {
 		st.Picks += cs.Picks
 		st.Inflight += cs.Inflight
 		st.StateChanges += cs.StateChanges
+		st.Reconnects += cs.Reconnects
 		st.Recycled += cs.Recycled
 	}
 	return st

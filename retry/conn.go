@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -64,6 +65,10 @@ type Stats struct {
 	// PushbackStops counts calls not retried because the server's pushback
 	// said so.
 	PushbackStops int64
+	// Throttled counts calls not retried because the shared token bucket
+	// (WithThrottle) was at or below half its size; they are in GaveUp too.
+	// In native mode it is inferred (see AttemptCounter).
+	Throttled int64
 	// TransparentRetries counts attempts grpc-go replayed by itself because
 	// the server never saw the previous one (native mode only; they are not
 	// in Attempts).
@@ -79,6 +84,7 @@ type counters struct {
 	gaveUp        atomic.Int64
 	pushbackWaits atomic.Int64
 	pushbackStops atomic.Int64
+	throttled     atomic.Int64
 	transparent   atomic.Int64
 }
 
@@ -109,6 +115,7 @@ func (c *counters) stats() Stats {
 	s.GaveUp = c.gaveUp.Load()
 	s.PushbackWaits = c.pushbackWaits.Load()
 	s.PushbackStops = c.pushbackStops.Load()
+	s.Throttled = c.throttled.Load()
 	s.TransparentRetries = c.transparent.Load()
 	return s
 }
@@ -121,6 +128,7 @@ type core struct {
 	systemTime bool // clock is SystemClock: use time.Since
 	rand       func() float64
 	obs        Observer
+	throttle   *Throttle // nil: no throttling
 	counters
 }
 
@@ -154,30 +162,34 @@ const (
 	stop       decision = iota // not retryable: return the error
 	giveUp                     // retryable, but out of attempts or time
 	pushStop                   // retryable, but the server said not to retry
+	throttled                  // retryable, but the token bucket refused
 	retryAfter                 // wait, then retry
 )
 
 // decide looks at a failed attempt (attempt attempts made so far) and returns
 // what to do and, for retryAfter, the wait and whether the server chose it.
+// With a throttle, the failure is reported to it first (grpc-go's order), so
+// a throttled call also costs a token when it had no attempts left.
 func (k *core) decide(ctx context.Context, attempt int, err error, trailer metadata.MD) (decision, time.Duration, bool) {
+	pushWait, noRetry, pushed := parsePushback(trailer[PushbackTrailer])
 	if !k.retryable.has(status.Code(err)) {
+		if noRetry && k.throttle != nil {
+			k.throttle.Failure() // A6: a "do not retry" pushback counts as a failure
+		}
 		return stop, 0, false
 	}
+	allowed := k.throttle == nil || k.throttle.Failure()
 	if attempt >= k.p.MaxAttempts || ctx.Err() != nil {
 		return giveUp, 0, false
 	}
-	var wait time.Duration
-	pushed := false
-	if vals := trailer[PushbackTrailer]; len(vals) > 0 {
-		if len(vals) > 1 {
-			return pushStop, 0, false
-		}
-		ms, perr := strconv.Atoi(vals[0])
-		if perr != nil || ms < 0 {
-			return pushStop, 0, false
-		}
-		wait, pushed = time.Duration(ms)*time.Millisecond, true
-	} else {
+	if noRetry {
+		return pushStop, 0, false
+	}
+	if !allowed {
+		return throttled, 0, false
+	}
+	wait := pushWait
+	if !pushed {
 		u := 0.5
 		if k.p.Jitter > 0 {
 			u = k.rand()
@@ -188,6 +200,29 @@ func (k *core) decide(ctx context.Context, attempt int, err error, trailer metad
 		return giveUp, 0, false
 	}
 	return retryAfter, wait, pushed
+}
+
+// maxPushback is the longest wait a pushback may ask for: A6 sends a signed
+// 32-bit number of milliseconds.
+const maxPushback = math.MaxInt32
+
+// parsePushback reads the values of the grpc-retry-pushback-ms trailer.
+// present reports whether the server sent one; stop means "do not retry" (a
+// negative, malformed, out-of-range or repeated value, as gRFC A6 and grpc-go
+// read it); otherwise wait is the delay the server asked for.
+func parsePushback(vals []string) (wait time.Duration, stop, present bool) {
+	switch len(vals) {
+	case 0:
+		return 0, false, false
+	case 1:
+	default:
+		return 0, true, true
+	}
+	ms, err := strconv.ParseInt(vals[0], 10, 32)
+	if err != nil || ms < 0 || ms > maxPushback {
+		return 0, true, true
+	}
+	return time.Duration(ms) * time.Millisecond, false, true
 }
 
 // wait sleeps for d on the clock; it reports false if ctx ended first.
@@ -217,6 +252,10 @@ func (k *core) afterFailure(ctx context.Context, attempt int, err error, trailer
 		return wait, true
 	case pushStop:
 		k.pushbackStops.Add(1)
+		k.gaveUp.Add(1)
+	case throttled:
+		k.throttled.Add(1)
+		k.throttle.refused()
 		k.gaveUp.Add(1)
 	case giveUp:
 		k.gaveUp.Add(1)
@@ -279,6 +318,9 @@ func (k *core) invoke(ctx context.Context, method string, args, reply any, opts 
 	st.opts, st.trailer = callOpts[:0], nil
 	unaryPool.Put(st)
 	k.finish(attempt)
+	if err == nil && k.throttle != nil {
+		k.throttle.Success()
+	}
 	return err
 }
 

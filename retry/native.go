@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
+
+	"github.com/grpcbench/grpcbench/field"
 )
 
 // ServiceConfigMethod returns one gRPC service-config "methodConfig" entry
@@ -57,11 +59,30 @@ func ServiceConfigMethod(p Policy, services ...string) map[string]any {
 // ServiceConfigMethod(p, services...), for grpc.WithDefaultServiceConfig.
 // It fails if p is not valid in native mode.
 func ServiceConfigJSON(p Policy, services ...string) (string, error) {
+	return ServiceConfigJSONWith(p, nil, services...)
+}
+
+// ServiceConfigJSONWith is ServiceConfigJSON with gRPC's retry throttling:
+// when t is not nil the config also holds the top-level
+//
+//	"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+//
+// It fails if p is not valid in native mode or t is not valid; errors of t
+// are prefixed "throttle.".
+func ServiceConfigJSONWith(p Policy, t *ThrottlePolicy, services ...string) (string, error) {
 	p.Mode = ModeNative
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if t != nil {
+		err = errors.Join(err, field.Prefix("throttle", t.Validate()))
+	}
+	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(map[string]any{"methodConfig": []any{ServiceConfigMethod(p, services...)}})
+	sc := map[string]any{"methodConfig": []any{ServiceConfigMethod(p, services...)}}
+	if t != nil {
+		sc["retryThrottling"] = t.ServiceConfig()
+	}
+	b, err := json.Marshal(sc)
 	if err != nil {
 		return "", err
 	}
@@ -77,10 +98,24 @@ func durationJSON(d time.Duration) string {
 // same Stats as Conn. Install everything DialOptions returns on each
 // ClientConn (with the same counter): the stats.Handler sees every attempt
 // and the interceptors mark each call so attempts can be attributed to it.
+//
+// grpc-go does not say when its retry throttling refused a retry, so with
+// WithThrottle the counter infers it: a call counts in Stats.Throttled when it
+// ended with a retryable code after fewer than max_attempts attempts, its
+// last attempt got no response headers (was not committed), the server's
+// pushback did not say "do not retry", and the call's context was still live
+// — the only other ways grpc-go stops retrying early. The Throttle given is
+// fed as a mirror of gRPC's bucket (a token per failed, uncommitted attempt
+// with a retryable code or a "do not retry" pushback; TokenRatio per
+// successful call): it tracks gRPC's own bucket exactly only when the counter
+// serves one ClientConn, since gRPC keeps one bucket per ClientConn. The
+// throttle's Throttled counter is not used in native mode.
 type AttemptCounter struct {
-	retryable codeSet
-	obs       Observer
-	attempts  atomic.Int64 // non-transparent attempts, including ones outside marked calls
+	retryable   codeSet
+	obs         Observer
+	throttle    *Throttle // mirror; nil: throttling not configured
+	maxAttempts int
+	attempts    atomic.Int64 // non-transparent attempts, including ones outside marked calls
 	counters
 }
 
@@ -88,10 +123,12 @@ var _ stats.Handler = (*AttemptCounter)(nil)
 
 // NewAttemptCounter returns a counter that classifies a call's final error
 // with p's codes (for GaveUp). WithObserver is honoured (attempt durations
-// come from the stats events); other options are ignored.
+// come from the stats events), and so is WithThrottle (see AttemptCounter);
+// other options are ignored.
 func NewAttemptCounter(p Policy, opts ...Option) *AttemptCounter {
 	k := newCore(p, opts)
-	return &AttemptCounter{retryable: k.retryable, obs: k.obs}
+	return &AttemptCounter{retryable: k.retryable, obs: k.obs, throttle: k.throttle,
+		maxAttempts: min(k.p.MaxAttempts, NativeMaxAttempts)}
 }
 
 // DialOptions returns the stats handler and the call-marking interceptors.
@@ -119,6 +156,7 @@ type nativeCall struct {
 	attempts     atomic.Int32
 	pushback     atomic.Bool // the last attempt's trailer asked for a wait
 	pushbackStop atomic.Bool // … or said not to retry
+	header       atomic.Bool // the last attempt received response headers (committed)
 	done         atomic.Bool
 }
 
@@ -133,7 +171,7 @@ type attemptInfo struct {
 
 // TagRPC implements stats.Handler.
 func (a *AttemptCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
-	if a.obs == nil {
+	if a.obs == nil && a.throttle == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, attemptKey{}, &attemptInfo{})
@@ -147,41 +185,67 @@ func (a *AttemptCounter) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	call, _ := ctx.Value(callKey{}).(*nativeCall)
 	switch s := s.(type) {
 	case *stats.Begin:
-		if s.IsTransparentRetryAttempt {
-			a.transparent.Add(1)
-			return
-		}
-		a.attempts.Add(1)
-		n := 1
+		a.begin(ctx, call, s)
+	case *stats.InHeader:
 		if call != nil {
-			n = int(call.attempts.Add(1))
-			if n > 1 && call.pushback.Swap(false) {
-				a.pushbackWaits.Add(1)
-			}
-		}
-		if ai, ok := ctx.Value(attemptKey{}).(*attemptInfo); ok {
-			ai.call, ai.begin, ai.number = call, s.BeginTime, n
+			call.header.Store(true)
 		}
 	case *stats.InTrailer:
 		if call == nil {
 			return
 		}
-		if vals := s.Trailer[PushbackTrailer]; len(vals) > 0 {
-			ms, err := strconv.Atoi(vals[0])
-			if len(vals) == 1 && err == nil && ms >= 0 {
-				call.pushback.Store(true)
-			} else {
-				call.pushbackStop.Store(true)
-			}
+		if _, stop, present := parsePushback(s.Trailer[PushbackTrailer]); stop {
+			call.pushbackStop.Store(true)
+		} else if present {
+			call.pushback.Store(true)
 		}
 	case *stats.End:
-		if ai, ok := ctx.Value(attemptKey{}).(*attemptInfo); ok && ai.number > 0 && a.obs != nil {
+		ai, ok := ctx.Value(attemptKey{}).(*attemptInfo)
+		if !ok || ai.number == 0 {
+			return
+		}
+		if a.throttle != nil && s.Error != nil {
+			a.mirrorFailure(ai.call, s.Error)
+		}
+		if a.obs != nil {
 			method := ""
 			if ai.call != nil {
 				method = ai.call.method
 			}
 			a.obs.Attempt(method, ai.number, s.EndTime.Sub(ai.begin), s.Error)
 		}
+	}
+}
+
+// begin books the start of an attempt.
+func (a *AttemptCounter) begin(ctx context.Context, call *nativeCall, s *stats.Begin) {
+	if s.IsTransparentRetryAttempt {
+		a.transparent.Add(1)
+		return
+	}
+	a.attempts.Add(1)
+	n := 1
+	if call != nil {
+		n = int(call.attempts.Add(1))
+		call.header.Store(false)
+		if n > 1 && call.pushback.Swap(false) {
+			a.pushbackWaits.Add(1)
+		}
+	}
+	if ai, ok := ctx.Value(attemptKey{}).(*attemptInfo); ok {
+		ai.call, ai.begin, ai.number = call, s.BeginTime, n
+	}
+}
+
+// mirrorFailure feeds a failed attempt to the mirror bucket as grpc-go feeds
+// its own: only uncommitted attempts count, with a retryable code or a
+// "do not retry" pushback.
+func (a *AttemptCounter) mirrorFailure(call *nativeCall, err error) {
+	if call == nil || call.header.Load() {
+		return
+	}
+	if a.retryable.has(statusCode(err)) || call.pushbackStop.Load() {
+		a.throttle.Failure()
 	}
 }
 
@@ -193,8 +257,9 @@ func (a *AttemptCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) cont
 // HandleConn implements stats.Handler.
 func (a *AttemptCounter) HandleConn(context.Context, stats.ConnStats) {}
 
-// finishCall books a finished call once.
-func (a *AttemptCounter) finishCall(c *nativeCall, err error) {
+// finishCall books a finished call once; live reports whether the call's
+// context was still live when it ended.
+func (a *AttemptCounter) finishCall(c *nativeCall, err error, live bool) {
 	if c.done.Swap(true) {
 		return
 	}
@@ -204,9 +269,16 @@ func (a *AttemptCounter) finishCall(c *nativeCall, err error) {
 	}
 	if err != nil && a.retryable.has(statusCode(err)) {
 		a.gaveUp.Add(1)
-		if c.pushbackStop.Load() {
+		stopped := c.pushbackStop.Load()
+		if stopped {
 			a.pushbackStops.Add(1)
 		}
+		if a.throttle != nil && n < a.maxAttempts && !stopped && !c.header.Load() && live {
+			a.throttled.Add(1)
+		}
+	}
+	if err == nil && a.throttle != nil {
+		a.throttle.Success()
 	}
 	a.finish(n)
 }
@@ -214,7 +286,7 @@ func (a *AttemptCounter) finishCall(c *nativeCall, err error) {
 func (a *AttemptCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	c := &nativeCall{method: method}
 	err := invoker(context.WithValue(ctx, callKey{}, c), method, req, reply, cc, opts...)
-	a.finishCall(c, err)
+	a.finishCall(c, err, ctx.Err() == nil)
 	return err
 }
 
@@ -222,26 +294,27 @@ func (a *AttemptCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *
 	c := &nativeCall{method: method}
 	cs, err := streamer(context.WithValue(ctx, callKey{}, c), desc, cc, method, opts...)
 	if err != nil {
-		a.finishCall(c, err)
+		a.finishCall(c, err, ctx.Err() == nil)
 		return nil, err
 	}
-	return &countedStream{ClientStream: cs, a: a, c: c}, nil
+	return &countedStream{ClientStream: cs, a: a, c: c, ctx: ctx}, nil
 }
 
 // countedStream books its call when RecvMsg reports the end.
 type countedStream struct {
 	grpc.ClientStream
-	a *AttemptCounter
-	c *nativeCall
+	a   *AttemptCounter
+	c   *nativeCall
+	ctx context.Context
 }
 
 func (s *countedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			s.a.finishCall(s.c, nil)
+			s.a.finishCall(s.c, nil, true)
 		} else {
-			s.a.finishCall(s.c, err)
+			s.a.finishCall(s.c, err, s.ctx.Err() == nil)
 		}
 	}
 	return err

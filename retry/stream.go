@@ -245,6 +245,9 @@ func (s *stream) finishLocked(err error) {
 	if err != nil && s.k.retryable.has(statusCode(err)) {
 		s.k.gaveUp.Add(1)
 	}
+	if err == nil && s.k.throttle != nil {
+		s.k.throttle.Success()
+	}
 	s.k.finish(s.attempt)
 }
 

@@ -1,0 +1,4 @@
+package retry
+
+// ParsePushbackForTest exposes parsePushback to the black-box fuzz target.
+var ParsePushbackForTest = parsePushback
