@@ -23,6 +23,17 @@ func (p *Payload) CopyMessage() (any, int) {
 	return &Payload{B: append([]byte(nil), p.B...)}, len(p.B)
 }
 
+// HedgeNew implements retry.HedgeMessage: a hedged stream keeps a copy of
+// its request.
+func (p *Payload) HedgeNew() any { return &Payload{} }
+
+// HedgeCopy implements retry.HedgeMessage.
+func (p *Payload) HedgeCopy(src any) {
+	if s, ok := src.(*Payload); ok {
+		p.B = append(p.B[:0], s.B...)
+	}
+}
+
 // Reply receives a response message: Size is the encoded size of the last
 // message received and Msg, when not nil, is decoded from it. With Msg nil
 // the response is only counted (no decoding).
@@ -74,3 +85,25 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // Name implements encoding.CodecV2.
 func (codec) Name() string { return codecName }
+
+// HedgeNew implements retry.HedgeMessage: each hedged attempt decodes into
+// a reply of its own, and the winner's is copied into the caller's.
+func (r *Reply) HedgeNew() any {
+	if r.Msg == nil {
+		return &Reply{}
+	}
+	return &Reply{Msg: r.Msg.ProtoReflect().New().Interface()}
+}
+
+// HedgeCopy implements retry.HedgeMessage.
+func (r *Reply) HedgeCopy(src any) {
+	s, ok := src.(*Reply)
+	if !ok {
+		return
+	}
+	r.Size = s.Size
+	if r.Msg != nil && s.Msg != nil {
+		protobuf.Reset(r.Msg)
+		protobuf.Merge(r.Msg, s.Msg)
+	}
+}

@@ -49,6 +49,9 @@ type CallOptions struct {
 	// MaxSendMsgSize is the largest request message sent, in bytes. 0 keeps
 	// grpc-go's default (unlimited) or the dial option's value.
 	MaxSendMsgSize int `yaml:"max_send_msg_size"`
+	// Extra are further gRPC call options passed to every call, e.g.
+	// per-RPC credentials built from secret metadata. Not in YAML.
+	Extra []grpc.CallOption `yaml:"-"`
 }
 
 // Validate reports every invalid field, as field.Error values joined
@@ -156,6 +159,7 @@ func (o CallOptions) compile() compiled {
 	if o.MaxSendMsgSize > 0 {
 		c.opts = append(c.opts, grpc.MaxCallSendMsgSize(o.MaxSendMsgSize))
 	}
+	c.opts = append(c.opts, o.Extra...)
 	if len(o.Metadata) > 0 {
 		for _, k := range sortedKeys(o.Metadata) {
 			c.mdPairs = append(c.mdPairs, strings.ToLower(k), o.Metadata[k])

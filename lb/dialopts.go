@@ -19,7 +19,13 @@ func (c Config) DialOptions() ([]grpc.DialOption, error) {
 // DialOptionsWith is DialOptions with methodConfig entries added to the
 // service config (see ServiceConfigWith).
 func (c Config) DialOptionsWith(methodConfig []any) ([]grpc.DialOption, error) {
-	sc, err := c.ServiceConfigWith(methodConfig)
+	return c.DialOptionsFor(methodConfig, nil)
+}
+
+// DialOptionsFor is DialOptionsWith with gRPC's retryThrottling (see
+// ServiceConfigFor).
+func (c Config) DialOptionsFor(methodConfig []any, retryThrottling any) ([]grpc.DialOption, error) {
+	sc, err := c.ServiceConfigFor(methodConfig, retryThrottling)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,7 @@ type serviceConfigJSON struct {
 	LoadBalancingConfig []map[string]any `json:"loadBalancingConfig"`
 	HealthCheckConfig   *healthCheckJSON `json:"healthCheckConfig,omitempty"`
 	MethodConfig        []any            `json:"methodConfig,omitempty"`
+	RetryThrottling     any              `json:"retryThrottling,omitempty"`
 }
 
 // policyConfig returns grpc-go's balancer name and its JSON config for c.
@@ -159,6 +160,13 @@ func (c Config) ServiceConfig() (string, error) {
 // is closed at once and never connects), so an error here is one grpc-go
 // would raise at dial time.
 func (c Config) ServiceConfigWith(methodConfig []any) (string, error) {
+	return c.ServiceConfigFor(methodConfig, nil)
+}
+
+// ServiceConfigFor is ServiceConfigWith with gRPC's top-level
+// retryThrottling object (e.g. retry.ThrottlePolicy.ServiceConfig()) when
+// retryThrottling is not nil.
+func (c Config) ServiceConfigFor(methodConfig []any, retryThrottling any) (string, error) {
 	name, inner, err := c.lbEntry()
 	if err != nil {
 		return "", err
@@ -166,6 +174,7 @@ func (c Config) ServiceConfigWith(methodConfig []any) (string, error) {
 	sc := serviceConfigJSON{
 		LoadBalancingConfig: []map[string]any{{name: inner}},
 		MethodConfig:        methodConfig,
+		RetryThrottling:     retryThrottling,
 	}
 	if c.HealthCheck {
 		sc.HealthCheckConfig = &healthCheckJSON{ServiceName: healthCheckNone}

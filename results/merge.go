@@ -187,6 +187,9 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		r.Retried += c.Retry.Retried
 		r.GaveUp += c.Retry.GaveUp
 		r.PushbackWaits += c.Retry.PushbackWaits
+		r.Throttled += c.Retry.Throttled
+		r.PushbackStops += c.Retry.PushbackStops
+		r.TransparentRetries += c.Retry.TransparentRetries
 		for i, n := range c.Retry.AttemptsPerCall {
 			for len(r.AttemptsPerCall) <= i {
 				r.AttemptsPerCall = append(r.AttemptsPerCall, 0)
@@ -204,6 +207,7 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		}
 
 		out.Pool.Conns = append(out.Pool.Conns, c.Pool.Conns...)
+		mergeResilience(out, c, off, offSec)
 
 		for _, e := range c.TopErrors {
 			k := ErrorCount{Code: e.Code, Message: e.Message}
@@ -324,4 +328,67 @@ func addCounts(dst, src map[string]int64) map[string]int64 {
 
 func faultEqual(a, b FaultWindow) bool {
 	return a.Kind == b.Kind && a.Start == b.Start && a.End == b.End && slices.Equal(a.Backends, b.Backends)
+}
+
+// mergeResilience adds c's hedging, throttle, ejections, membership changes
+// and per-backend series into out; c started off (offSec whole seconds)
+// after out.
+func mergeResilience(out, c *Cell, off time.Duration, offSec int) {
+	if h := c.Hedging; h != nil {
+		if out.Hedging == nil {
+			out.Hedging = &Hedging{}
+		}
+		o := out.Hedging
+		o.Calls += h.Calls
+		o.Attempts += h.Attempts
+		o.Hedges += h.Hedges
+		o.Failed += h.Failed
+		o.Cancelled += h.Cancelled
+		o.PushbackWaits += h.PushbackWaits
+		o.PushbackStops += h.PushbackStops
+		o.Throttled += h.Throttled
+		o.Unhedged += h.Unhedged
+		o.ServerExtra += h.ServerExtra
+		for i, n := range h.WonBy {
+			for len(o.WonBy) <= i {
+				o.WonBy = append(o.WonBy, 0)
+			}
+			o.WonBy[i] += n
+		}
+	}
+	if t := c.Throttle; t != nil {
+		// Each load generator had its own bucket: sizes and contents add.
+		if out.Throttle == nil {
+			out.Throttle = &Throttle{}
+		}
+		o := out.Throttle
+		o.MaxTokens += t.MaxTokens
+		o.Tokens += t.Tokens
+		o.Throttled += t.Throttled
+		for _, ch := range t.Changes {
+			ch.At += off
+			o.Changes = append(o.Changes, ch)
+		}
+		slices.SortStableFunc(o.Changes, func(a, b ThrottleChange) int { return cmp.Compare(a.At, b.At) })
+	}
+	for _, e := range c.Ejections {
+		e.At += off
+		out.Ejections = append(out.Ejections, e)
+	}
+	slices.SortStableFunc(out.Ejections, func(a, b Ejection) int { return cmp.Compare(a.At, b.At) })
+	for _, m := range c.Membership {
+		m.At += off
+		out.Membership = append(out.Membership, m)
+	}
+	slices.SortStableFunc(out.Membership, func(a, b MembershipChange) int { return cmp.Compare(a.At, b.At) })
+	for _, bs := range c.BackendSeries {
+		t := bs.T + offSec
+		i, found := slices.BinarySearchFunc(out.BackendSeries, t, func(x BackendSecond, t int) int { return cmp.Compare(x.T, t) })
+		if !found {
+			out.BackendSeries = slices.Insert(out.BackendSeries, i, BackendSecond{T: t, Calls: map[string]int64{}})
+		}
+		for a, n := range bs.Calls {
+			out.BackendSeries[i].Calls[a] += n
+		}
+	}
 }

@@ -116,6 +116,17 @@ type Cell struct {
 	Retry Retry `json:"retry"`
 	// Breaker counts the circuit breaker's work.
 	Breaker Breaker `json:"breaker"`
+	// Hedging counts the hedging layer's work, when hedging was on.
+	Hedging *Hedging `json:"hedging,omitempty"`
+	// Throttle describes the retry throttle, when it was on.
+	Throttle *Throttle `json:"throttle,omitempty"`
+	// Ejections lists outlier detection's ejections and returns, in order.
+	Ejections []Ejection `json:"ejections,omitempty"`
+	// Membership lists the embedded fake server's backend set changes.
+	Membership []MembershipChange `json:"membership,omitempty"`
+	// BackendSeries holds each second's attempts per backend: the share of
+	// each backend over time.
+	BackendSeries []BackendSecond `json:"backend_series,omitempty"`
 	// Pool describes the connection pool's connections.
 	Pool Pool `json:"pool"`
 	// Transport counts what the cell's connections did: connections
@@ -212,6 +223,15 @@ type Retry struct {
 	// PushbackWaits is the number of retries delayed by a server pushback
 	// (grpc-retry-pushback-ms).
 	PushbackWaits int64 `json:"pushback_waits"`
+	// Throttled counts retries not made because the retry throttle's
+	// bucket was low (native mode: inferred, see retry.AttemptCounter).
+	Throttled int64 `json:"throttled,omitempty"`
+	// PushbackStops counts calls not retried because the server's pushback
+	// said so.
+	PushbackStops int64 `json:"pushback_stops,omitempty"`
+	// TransparentRetries counts attempts gRPC replayed by itself because
+	// the server never saw the previous one (native mode).
+	TransparentRetries int64 `json:"transparent_retries,omitempty"`
 	// AttemptsPerCall[n] is the number of calls that made exactly n attempts;
 	// the last element also counts calls that made more.
 	AttemptsPerCall []int64 `json:"attempts_per_call,omitempty"`
@@ -255,6 +275,12 @@ type ConnStats struct {
 	Picks int64 `json:"picks"`
 	// StateChanges is the number of connectivity state changes observed.
 	StateChanges int64 `json:"state_changes"`
+	// Reconnects counts the times the connection became READY again after
+	// it had been READY (the server dropped it).
+	Reconnects int64 `json:"reconnects,omitempty"`
+	// Recycled counts the times the pool replaced the connection for its
+	// age (pool.max_age).
+	Recycled int64 `json:"recycled,omitempty"`
 }
 
 // MaxTopErrors bounds Cell.TopErrors.

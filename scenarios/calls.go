@@ -24,6 +24,7 @@ import (
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/methods"
+	"github.com/grpcbench/grpcbench/retry"
 )
 
 // ErrUnreachable is returned (wrapped) when the target cannot be reached
@@ -46,8 +47,33 @@ type call struct {
 	messages int     // client-stream requests or bidi exchanges
 	req      *calldata.Request
 	md       *calldata.Metadata
-	// fixed holds the request bytes when every call sends the same.
-	fixed *client.Payload
+	// fixed holds each message's bytes when every call sends the same.
+	fixed []*client.Payload
+
+	// The entry's policies (its own, or the client's): retry in the
+	// wrapper mode, or hedging; the codes a give-up counts; timeout and
+	// wait_for_ready overrides; per-RPC credentials from secret metadata.
+	retry        *retry.Policy
+	hedging      *retry.HedgingPolicy
+	retryable    [17]bool
+	timeout      *time.Duration
+	waitForReady *bool
+	creds        grpc.CallOption
+}
+
+// callOptions returns the client's call options with the entry's
+// overrides.
+func (c *call) callOptions(base client.CallOptions) client.CallOptions {
+	if c.timeout != nil {
+		base.Timeout = *c.timeout
+	}
+	if c.waitForReady != nil {
+		base.WaitForReady = *c.waitForReady
+	}
+	if c.creds != nil {
+		base.Extra = append(append([]grpc.CallOption(nil), base.Extra...), c.creds)
+	}
+	return base
 }
 
 // callSet is a scenario's mix, compiled.
@@ -165,6 +191,7 @@ func indexOf(names *[]string, n string) int {
 // compileKey identifies what compiling a scenario's mix depends on.
 func compileKey(s *Scenario) (string, error) {
 	b, err := yaml.Marshal(struct {
+		Client      Client
 		Target      dial.Target
 		Reflection  *bool
 		Protoset    []string
@@ -173,7 +200,7 @@ func compileKey(s *Scenario) (string, error) {
 		Mix         []MixEntry
 		Payload     Payload
 		Decode      *bool
-	}{s.Server.Target, s.Server.Reflection, s.Server.Protoset, s.Server.Proto, s.Server.ImportPaths, s.Mix, s.Payload, s.Client.DecodeResponses})
+	}{s.Client, s.Server.Target, s.Server.Reflection, s.Server.Protoset, s.Server.Proto, s.Server.ImportPaths, s.Mix, s.Payload, s.Client.DecodeResponses})
 	return string(b), err
 }
 
@@ -193,8 +220,7 @@ func (r *resolver) compileEntry(s *Scenario, e MixEntry, p string) (*call, bool,
 	if err != nil {
 		return nil, false, err
 	}
-	builtin := set == methods.Builtin()
-	defaults := builtin && !hasData
+	defaults := set == methods.Builtin() && !hasData
 	if err := c.setMessages(e, p, defaults, data); err != nil {
 		return nil, false, err
 	}
@@ -203,23 +229,63 @@ func (r *resolver) compileEntry(s *Scenario, e MixEntry, p string) (*call, bool,
 		if err != nil {
 			return nil, false, field.Errorf(p, "%v", err)
 		}
-	} else {
-		c.req, err = calldata.Compile(m, data, set.Types())
-		if err != nil {
-			return nil, false, field.Prefix(p+".data", err)
+	} else if c.req, err = calldata.Compile(m, data, set.Types()); err != nil {
+		return nil, false, field.Prefix(p+".data", err)
+	}
+	if c.req.Constant() {
+		enc := c.req.NewEncoder()
+		for i := range c.req.Len() {
+			b, err := enc.Append(nil, i, &calldata.Vars{})
+			if err != nil {
+				return nil, false, field.Errorf(p+".data", "%v", err)
+			}
+			c.fixed = append(c.fixed, &client.Payload{B: b})
 		}
 	}
-	if c.md, err = calldata.CompileMetadata(e.Metadata); err != nil {
-		return nil, false, field.Prefix(p+".metadata", err)
-	}
-	if c.req.Constant() && c.req.Len() == 1 {
-		b, err := c.req.NewEncoder().Append(nil, 0, &calldata.Vars{})
-		if err != nil {
-			return nil, false, field.Errorf(p+".data", "%v", err)
-		}
-		c.fixed = &client.Payload{B: b}
+	if err := c.setPolicy(s, e, p); err != nil {
+		return nil, false, err
 	}
 	return c, defaults, nil
+}
+
+// setPolicy sets the entry's metadata and its per-method policies: its own
+// retry, hedging, timeout and wait_for_ready, or the client's.
+func (c *call) setPolicy(s *Scenario, e MixEntry, p string) error {
+	md, err := dial.ExpandMetadata(e.Metadata)
+	if err != nil {
+		return field.Prefix(p+".metadata", err)
+	}
+	if c.md, err = calldata.CompileMetadata(md.Plain); err != nil {
+		return field.Prefix(p+".metadata", err)
+	}
+	if len(md.Secret) > 0 {
+		c.creds = s.Client.Config.CallCredentials(md.Secret)
+	}
+	cl := &s.Client
+	switch {
+	case e.Hedging != nil:
+		c.hedging = e.Hedging
+	case e.Retry != nil:
+		c.retry = e.Retry
+	default:
+		c.hedging = cl.Hedging
+		if cl.Retry != nil && cl.Retry.Mode != retry.ModeNative {
+			c.retry = cl.Retry
+		}
+	}
+	codesFrom := cl.Retry
+	if e.Retry != nil {
+		codesFrom = e.Retry
+	}
+	if codesFrom != nil && e.Hedging == nil {
+		for _, code := range codesFrom.Codes {
+			if int(code) < len(c.retryable) {
+				c.retryable[code] = true
+			}
+		}
+	}
+	c.timeout, c.waitForReady = e.Timeout, e.WaitForReady
+	return nil
 }
 
 // setMessages checks and defaults the entry's stream length for its kind.

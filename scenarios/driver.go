@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/grpcbench/grpcbench/results"
-	"github.com/grpcbench/grpcbench/retry"
 )
 
 // driver drives one cell's calls: it owns the workers and, in the open
@@ -17,6 +16,7 @@ type driver struct {
 	s       *Scenario
 	st      *stack
 	rec     *results.Recorder
+	peers   *results.PeerCounter // attempts per backend
 	calls   *callSet
 	cellID  string
 	repeat  int
@@ -39,11 +39,11 @@ type arrival struct {
 	seq int64
 }
 
-func newDriver(c *Cell, st *stack, rec *results.Recorder, epoch time.Time) (*driver, error) {
+func newDriver(c *Cell, st *stack, rec *results.Recorder, peers *results.PeerCounter, epoch time.Time) (*driver, error) {
 	s := c.Scenario
-	d := &driver{s: s, st: st, rec: rec, calls: s.calls, cellID: c.ID, repeat: c.Repeat, epoch: epoch,
+	d := &driver{s: s, st: st, rec: rec, peers: peers, calls: s.calls, cellID: c.ID, repeat: c.Repeat, epoch: epoch,
 		warmup: s.Load.Warmup, end: s.Load.Warmup + s.Load.Duration, closed: s.Load.Model == ModelClosed,
-		wrapper: s.Client.Retry != nil && s.Client.Retry.Mode != retry.ModeNative}
+		wrapper: wrapperRetries(s)}
 	n := s.Load.Workers
 	if !d.closed {
 		n = s.Load.MaxInflight
@@ -194,4 +194,15 @@ func (d *driver) topErrors() []results.ErrorCount {
 		}
 	}
 	return results.TopErrorCounts(all)
+}
+
+// wrapperRetries reports whether calls are retried or hedged by the
+// per-worker layers (whose observer counts each call's attempts).
+func wrapperRetries(s *Scenario) bool {
+	for i := range s.calls.calls {
+		if c := &s.calls.calls[i]; c.retry != nil || c.hedging != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/internal/redact"
+	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -172,7 +174,8 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	recordFrom := cs.epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(s.calls.names, recordFrom)
 	rec.SetPeerCounter(cs.peers)
-	d, err := newDriver(c, cs.stack, rec, cs.epoch)
+	shares := &backendShares{peers: cs.peers, start: recordFrom}
+	d, err := newDriver(c, cs.stack, rec, cs.peers, cs.epoch)
 	if err != nil {
 		return fail(err)
 	}
@@ -180,7 +183,10 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	if observe != nil {
 		observed = observe(Watch{Cell: c, Recorder: rec, Stack: func() StackGauges { return gauges(cs.stack, d) }})
 	}
-	interrupted := drive(ctx, cellCtx, d, cs.epoch, progress)
+	interrupted := drive(ctx, cellCtx, d, cs.epoch, func(ev Event) {
+		shares.sample(time.Now())
+		progress(ev)
+	})
 	end := time.Now()
 
 	rc := rec.Cell()
@@ -200,11 +206,17 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	if rc.Duration > 0 {
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
-	cs.stack.fill(rc, d.workers)
+	cs.stack.fill(rc, d.workers, recordFrom)
+	rc.BackendSeries = shares.series(time.Now(), s.Load.Duration)
 	rc.TopErrors = d.topErrors()
 	rc.Transport = transport(cs.dialer.Stats())
 	if cs.cluster != nil {
-		fillServer(rc, cs.cluster.Stats())
+		ss := cs.cluster.Stats()
+		fillServer(rc, ss)
+		rc.Membership = membership(cs.cluster.Changes(), ss, s.Load.Warmup)
+		if rc.Hedging != nil {
+			rc.Hedging.ServerExtra = serverExtra(ss, s.calls, rc.Hedging.Calls)
+		}
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, s.Load.Warmup+s.Load.Duration)
 	}
 	if !interrupted {
@@ -219,20 +231,28 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 // cellSetup is what a cell runs against: the embedded fake server (if
 // any), the dialer of its connections and its client stack.
 type cellSetup struct {
-	cluster *fakeserver.Cluster
-	dialer  *dial.Dialer
-	stack   *stack
-	peers   *results.PeerCounter
-	epoch   time.Time // the schedule's zero: the fake server's fault clock
-	tmpDir  string
+	cluster   *fakeserver.Cluster
+	publisher lb.Publisher // where the fake server publishes its backends
+	unbind    func()       // stops feeding discovery into the resolver
+	dialer    *dial.Dialer
+	stack     *stack
+	peers     *results.PeerCounter
+	epoch     time.Time // the schedule's zero: the fake server's fault clock
+	tmpDir    string
 }
 
 func (cs *cellSetup) close() {
 	if cs.stack != nil {
 		cs.stack.close()
 	}
+	if cs.unbind != nil {
+		cs.unbind()
+	}
 	if cs.cluster != nil {
 		cs.cluster.Stop()
+	}
+	if cs.publisher != nil {
+		_ = cs.publisher.Close()
 	}
 	if cs.tmpDir != "" {
 		os.RemoveAll(cs.tmpDir)
@@ -252,14 +272,13 @@ func setUp(ctx context.Context, s *Scenario) (*cellSetup, error) {
 	var addrs []string
 	probe := true
 	if target.IsZero() {
-		cl, err := fakeserver.Start(ctx, s.Server.Config)
-		if err != nil {
+		if err := cs.startServer(ctx, s); err != nil {
 			return cs, err
 		}
-		cs.cluster, cs.epoch = cl, cl.Started()
-		addrs = cl.Addrs()
+		addrs = cs.cluster.Addrs()
 		target = dial.Target{Targets: addrs}
-		if ca := cl.CAPEM(); ca != nil {
+		if ca := cs.cluster.CAPEM(); ca != nil {
+			var err error
 			if cfg, err = trustCA(cs, cfg, ca); err != nil {
 				return cs, err
 			}
@@ -279,9 +298,56 @@ func setUp(ctx context.Context, s *Scenario) (*cellSetup, error) {
 			return cs, err
 		}
 	}
+	if err := cs.bind(ctx, s, addrs); err != nil {
+		return cs, err
+	}
 	cs.peers = results.NewPeerCounter(addrs...)
-	cs.stack, err = newStack(ctx, s, cs.dialer, md.Plain, cs.peers)
+	cs.stack, err = newStack(ctx, s, cs.dialer, md.Plain, cs.peers, cs.epoch)
 	return cs, err
+}
+
+// startServer starts the embedded fake server; with file or etcd
+// discovery it publishes the backend set there on every change.
+func (cs *cellSetup) startServer(ctx context.Context, s *Scenario) error {
+	var opts []fakeserver.Option
+	if dc := s.Client.Discovery; dc.EffectiveSource() != lb.SourceStatic {
+		pub, err := dc.NewPublisher(ctx)
+		if err != nil {
+			return err
+		}
+		cs.publisher = pub
+		opts = append(opts, fakeserver.OnMembership(func(a []string) error { return pub.Publish(ctx, a) }))
+	}
+	cl, err := fakeserver.Start(ctx, s.Server.Config, opts...)
+	if err != nil {
+		return err
+	}
+	cs.cluster, cs.epoch = cl, cl.Started()
+	return nil
+}
+
+// bind feeds the discovery source into the dialer's resolver (file or
+// etcd discovery; the static source is the dialer's own list).
+func (cs *cellSetup) bind(ctx context.Context, s *Scenario, addrs []string) error {
+	dc := s.Client.Discovery
+	if dc.EffectiveSource() == lb.SourceStatic || cs.dialer.Resolver() == nil {
+		return nil
+	}
+	src, err := dc.NewSource(addrs)
+	if err != nil {
+		return err
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	b, err := lb.Bind(bctx, src, cs.dialer.Resolver(), func(error) {})
+	if err != nil {
+		cancel()
+		return err
+	}
+	cs.unbind = func() {
+		cancel()
+		_ = b.Wait()
+	}
+	return nil
 }
 
 // trustCA makes the client trust the embedded fake server's self-signed
@@ -425,4 +491,102 @@ func faultWindows(faults []fakeserver.Fault, warmup, total time.Duration) []resu
 		}
 	}
 	return out
+}
+
+// backendShares samples the attempts per backend about once a second, for
+// the share of each backend over time (results.Cell.BackendSeries).
+type backendShares struct {
+	peers *results.PeerCounter
+	start time.Time // the recorded phase's start
+	prev  time.Time
+	last  map[string]int64
+	secs  map[int]map[string]int64
+}
+
+// sample attributes the attempts since the previous sample to the second
+// holding the middle of the interval (warm-up seconds are left out).
+func (b *backendShares) sample(now time.Time) {
+	counts := b.peers.Counts()
+	if b.last != nil {
+		mid := b.prev.Add(now.Sub(b.prev) / 2).Sub(b.start)
+		if mid >= 0 {
+			t := int(mid / time.Second)
+			if b.secs == nil {
+				b.secs = map[int]map[string]int64{}
+			}
+			if b.secs[t] == nil {
+				b.secs[t] = map[string]int64{}
+			}
+			for a, n := range counts {
+				if d := n - b.last[a]; d > 0 {
+					b.secs[t][a] += d
+				}
+			}
+		}
+	}
+	b.prev, b.last = now, counts
+}
+
+// series takes a last sample and returns the seconds within the recorded
+// phase, in order.
+func (b *backendShares) series(now time.Time, duration time.Duration) []results.BackendSecond {
+	b.sample(now)
+	var out []results.BackendSecond
+	last := int((duration - 1) / time.Second)
+	for t, m := range b.secs {
+		if t > last {
+			t = last // calls finishing after the phase count in its last second
+		}
+		i, found := slices.BinarySearchFunc(out, t, func(x results.BackendSecond, t int) int { return cmp.Compare(x.T, t) })
+		if !found {
+			out = slices.Insert(out, i, results.BackendSecond{T: t, Calls: map[string]int64{}})
+		}
+		for a, n := range m {
+			out[i].Calls[a] += n
+		}
+	}
+	return out
+}
+
+// membership turns the fake server's membership changes into results,
+// timed from the recorded phase's start.
+func membership(changes []fakeserver.Change, ss fakeserver.Stats, warmup time.Duration) []results.MembershipChange {
+	addr := func(i int) string {
+		if i >= 0 && i < len(ss.Backends) {
+			return ss.Backends[i].Addr
+		}
+		return fmt.Sprintf("backend %d", i)
+	}
+	var out []results.MembershipChange
+	for _, ch := range changes {
+		m := results.MembershipChange{At: ch.At - warmup, Addrs: ch.Addrs, Error: ch.Err}
+		for _, i := range ch.Added {
+			m.Added = append(m.Added, addr(i))
+		}
+		for _, i := range ch.Removed {
+			m.Removed = append(m.Removed, addr(i))
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// serverExtra is the work hedging cost the fake server: calls of hedged
+// methods that reached it beyond the logical calls.
+func serverExtra(ss fakeserver.Stats, cs *callSet, logical int64) int64 {
+	hedged := map[string]bool{}
+	for _, c := range cs.calls {
+		if c.hedging != nil {
+			hedged[c.method.Short()] = true
+		}
+	}
+	var arrived int64
+	for _, b := range ss.Backends {
+		for m, n := range b.Arrived {
+			if hedged[m] {
+				arrived += n
+			}
+		}
+	}
+	return max(arrived-logical, 0)
 }

@@ -152,8 +152,17 @@ type MixEntry struct {
 	// the scenario file).
 	DataFile string `yaml:"data_file"`
 	// Metadata is sent with this entry's calls, after the client's;
-	// values may hold templates.
+	// values may hold templates (and ${env:…}/${file:…} references, sent as
+	// per-RPC credentials).
 	Metadata map[string]string `yaml:"metadata"`
+
+	// Per-method policies, as gRPC's service config has them: when set
+	// they replace the client's for this entry's calls. An entry has retry
+	// or hedging, not both.
+	Timeout      *time.Duration       `yaml:"timeout"`
+	WaitForReady *bool                `yaml:"wait_for_ready"`
+	Retry        *retry.Policy        `yaml:"retry"`
+	Hedging      *retry.HedgingPolicy `yaml:"hedging"`
 }
 
 // Payload sets the sizes of the built-in UserService's default requests
@@ -183,6 +192,17 @@ type Client struct {
 	LB lb.Config `yaml:"lb"`
 	// Retry, when set, retries failed calls.
 	Retry *retry.Policy `yaml:"retry"`
+	// Hedging, when set, sends hedged attempts (gRFC A6) instead: a method
+	// has retry or hedging, not both.
+	Hedging *retry.HedgingPolicy `yaml:"hedging"`
+	// RetryThrottling, when set, limits retries and hedges with A6's token
+	// bucket (one per cell, shared by every worker).
+	RetryThrottling *retry.ThrottlePolicy `yaml:"retry_throttling"`
+	// Discovery is where the client learns its backends while it runs:
+	// static (the default), a watched file or etcd. With file or etcd the
+	// embedded fake server publishes its backend set there (server.events
+	// change it).
+	Discovery lb.DiscoveryConfig `yaml:"discovery"`
 	// Breaker, when set, wraps the pool in a circuit breaker.
 	Breaker *breaker.Config `yaml:"breaker"`
 }
@@ -300,6 +320,21 @@ func (s *Scenario) withDefaults(file string) {
 	if c.Breaker != nil {
 		b := c.Breaker.WithDefaults()
 		c.Breaker = &b
+	}
+	if c.Hedging != nil {
+		h := c.Hedging.WithDefaults()
+		c.Hedging = &h
+	}
+	for i := range s.Mix {
+		e := &s.Mix[i]
+		if e.Retry != nil {
+			p := e.Retry.WithDefaults()
+			e.Retry = &p
+		}
+		if e.Hedging != nil {
+			h := e.Hedging.WithDefaults()
+			e.Hedging = &h
+		}
 	}
 	if s.Repeat == 0 {
 		s.Repeat = 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
@@ -11,6 +12,7 @@ import (
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/dial"
+	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/results"
 	"github.com/grpcbench/grpcbench/retry"
@@ -24,11 +26,18 @@ import (
 // worker gets its own client, retry layer and peer recording on top (see
 // workerClient), so nothing on a call's path is shared but atomics.
 type stack struct {
-	pool    *pool.Pool
-	breaker *breaker.Breaker
-	cc      grpc.ClientConnInterface // breaker over pool, or pool
-	native  *retry.AttemptCounter    // gRPC's own retries (native mode)
-	retries []*retry.Conn            // wrapper mode: one per worker
+	pool     *pool.Pool
+	breaker  *breaker.Breaker
+	cc       grpc.ClientConnInterface // breaker over pool, or pool
+	native   *retry.AttemptCounter    // gRPC's own retries (native mode)
+	throttle *retry.Throttle          // A6 retry throttling, shared by the workers
+	ejection *lb.EjectionLog          // outlier detection's events
+	retries  []*retry.Conn            // wrapper mode: one per worker and policy
+	hedges   []*retry.HedgeConn       // hedging: one per worker and policy
+	// statsPeers counts each attempt's backend with a stats handler (gRPC's
+	// own retries, and concurrent hedges, leave no single peer per worker).
+	statsPeers bool
+	epoch      time.Time // the schedule's zero: breaker and throttle times count from it
 	// callOpts are the scenario's call options with the plain metadata
 	// (values from ${env:}/${file:} go as per-RPC credentials instead).
 	callOpts client.CallOptions
@@ -38,79 +47,207 @@ type stack struct {
 // native retry mode gRPC retries inside the ClientConn, where only a
 // stats.Handler sees which backend each attempt reached; it counts into
 // peers.
-func newStack(ctx context.Context, s *Scenario, d *dial.Dialer, plainMD map[string]string, peers *results.PeerCounter) (*stack, error) {
-	st := &stack{callOpts: s.Client.CallOptions}
+func newStack(ctx context.Context, s *Scenario, d *dial.Dialer, plainMD map[string]string, peers *results.PeerCounter, epoch time.Time) (*stack, error) {
+	c := &s.Client
+	st := &stack{callOpts: c.CallOptions, statsPeers: hedges(s), epoch: epoch}
 	st.callOpts.Metadata = plainMD
+	if c.RetryThrottling != nil {
+		st.throttle = retry.NewThrottle(*c.RetryThrottling, retry.WithThrottleEpoch(epoch))
+	}
 	var methodConfig []any
+	var throttling any
 	var extra []grpc.DialOption
-	if p := s.Client.Retry; p != nil && p.Mode == retry.ModeNative {
+	if p := c.Retry; p != nil && p.Mode == retry.ModeNative {
 		methodConfig = append(methodConfig, retry.ServiceConfigMethod(*p))
-		st.native = retry.NewAttemptCounter(*p)
+		var opts []retry.Option
+		if st.throttle != nil {
+			// gRPC keeps its own bucket; the mirror infers what it refused.
+			throttling = c.RetryThrottling.ServiceConfig()
+			opts = append(opts, retry.WithThrottle(st.throttle))
+		}
+		st.native = retry.NewAttemptCounter(*p, opts...)
 		extra = append(extra, st.native.DialOptions()...)
+		st.statsPeers = true
+	}
+	if st.statsPeers {
 		extra = append(extra, grpc.WithStatsHandler(peers.StatsHandler()))
 	}
-	lbOpts, err := s.Client.LB.DialOptionsWith(methodConfig)
+	lbCfg := c.LB
+	if lbCfg.OutlierDetection != nil {
+		st.ejection = lb.NewEjectionLog()
+		lbCfg = lbCfg.WithEjectionLog(st.ejection)
+	}
+	lbOpts, err := lbCfg.DialOptionsFor(methodConfig, throttling)
 	if err != nil {
+		st.close()
 		return nil, fmt.Errorf("client.lb: %w", err)
 	}
 	opts := append(append(d.DialOptions(), lbOpts...), extra...)
-	p, err := pool.New(ctx, d.Target(), s.Client.Pool, opts...)
+	p, err := pool.New(ctx, d.Target(), c.Pool, opts...)
 	if err != nil {
+		st.close()
 		return nil, err
 	}
 	st.pool, st.cc = p, p
-	if b := s.Client.Breaker; b != nil {
-		st.breaker = breaker.New(*b)
+	if b := c.Breaker; b != nil {
+		st.breaker = breaker.New(*b, breaker.WithEpoch(epoch))
 		st.cc = breaker.Wrap(p, st.breaker)
 	}
 	return st, nil
 }
 
-// close closes the pool's connections.
-func (st *stack) close() { st.pool.Close() }
-
-// workerClient builds a worker's own top of the stack: the recording of
-// each attempt's backend (below the retry layer, so every attempt is seen;
-// not in native mode, where the stats handler counts them), the retry
-// layer in wrapper mode, and the client with the scenario's call options.
-func (st *stack) workerClient(s *Scenario, w *worker) (*client.Client, error) {
-	cc := st.cc
-	if st.native == nil {
-		w.peers = newPeerRecorder(w.shard)
-		cc = &peerConn{cc: cc, p: w.peers}
+// hedges reports whether any call of s is hedged.
+func hedges(s *Scenario) bool {
+	if s.Client.Hedging != nil {
+		return true
 	}
-	if p := s.Client.Retry; p != nil && p.Mode != retry.ModeNative {
-		rc := retry.Wrap(cc, *p, retry.WithObserver(w), retry.WithRand(w.rng.Float64))
-		st.retries = append(st.retries, rc)
-		cc = rc
+	for _, e := range s.Mix {
+		if e.Hedging != nil {
+			return true
+		}
 	}
-	return client.New(cc).With(st.callOpts)
+	return false
 }
 
-// fill copies the stack's counters into a cell's results.
-func (st *stack) fill(rc *results.Cell, workers []*worker) {
+// close closes the pool's connections and the ejection log.
+func (st *stack) close() {
+	if st.pool != nil {
+		st.pool.Close()
+	}
+	if st.ejection != nil {
+		st.ejection.Close()
+	}
+}
+
+// workerClients builds a worker's own top of the stack, one client per
+// mix entry (entries with the same policies share one): the recording of
+// each attempt's backend (below the retry layer, so every attempt is seen;
+// unless a stats handler counts them), then the entry's retry layer
+// (wrapper mode) or hedging layer, then the client with the scenario's call
+// options and the entry's overrides.
+func (st *stack) workerClients(cs *callSet, w *worker) ([]*client.Client, error) {
+	base := st.cc
+	if !st.statsPeers {
+		w.peers = newPeerRecorder(w.d.peers)
+		base = &peerConn{cc: base, p: w.peers}
+	}
+	type key struct {
+		retry        *retry.Policy
+		hedging      *retry.HedgingPolicy
+		timeout      *time.Duration
+		waitForReady *bool
+		creds        grpc.CallOption
+	}
+	made := map[key]*client.Client{}
+	out := make([]*client.Client, len(cs.calls))
+	for i := range cs.calls {
+		c := &cs.calls[i]
+		k := key{c.retry, c.hedging, c.timeout, c.waitForReady, c.creds}
+		if cl, ok := made[k]; ok {
+			out[i] = cl
+			continue
+		}
+		cc := base
+		var ropts []retry.Option
+		if st.throttle != nil {
+			ropts = append(ropts, retry.WithThrottle(st.throttle))
+		}
+		switch {
+		case c.hedging != nil:
+			h := retry.Hedge(base, *c.hedging, append(ropts, retry.WithObserver(w))...)
+			st.hedges = append(st.hedges, h)
+			cc = h
+		case c.retry != nil:
+			rc := retry.Wrap(base, *c.retry, append(ropts, retry.WithObserver(w), retry.WithRand(w.rng.Float64))...)
+			st.retries = append(st.retries, rc)
+			cc = rc
+		}
+		cl, err := client.New(cc).With(c.callOptions(st.callOpts))
+		if err != nil {
+			return nil, err
+		}
+		made[k], out[i] = cl, cl
+	}
+	return out, nil
+}
+
+// fill copies the stack's counters into a cell's results; times are
+// offsets from start (the recorded phase's start).
+func (st *stack) fill(rc *results.Cell, workers []*worker, start time.Time) {
+	st.fillRetry(rc, workers)
+	if st.breaker != nil {
+		bs := st.breaker.Stats()
+		rc.Breaker = results.Breaker{Trips: bs.Trips, Rejections: bs.Rejections, TimeOpen: bs.TimeOpen}
+		// The breaker's epoch is the schedule's zero; results count from
+		// the recorded phase.
+		shift := start.Sub(st.epoch)
+		for _, t := range bs.Log {
+			rc.Breaker.Transitions = append(rc.Breaker.Transitions, results.Transition{At: t.At - shift, From: t.From.String(), To: t.To.String()})
+		}
+	}
+	for _, c := range st.pool.Stats().Conns {
+		rc.Pool.Conns = append(rc.Pool.Conns, results.ConnStats{Target: c.Target, State: c.State, Picks: c.Picks,
+			StateChanges: c.StateChanges, Reconnects: c.Reconnects, Recycled: c.Recycled})
+	}
+	if st.throttle != nil {
+		ts := st.throttle.Stats()
+		rc.Throttle = &results.Throttle{MaxTokens: ts.MaxTokens, Tokens: ts.Tokens, Throttled: ts.Throttled}
+		for _, e := range ts.Log {
+			rc.Throttle.Changes = append(rc.Throttle.Changes, results.ThrottleChange{At: e.At - start.Sub(st.epoch), Throttling: e.Throttling, Tokens: e.Tokens})
+		}
+	}
+	if st.ejection != nil {
+		for _, e := range st.ejection.Events() {
+			rc.Ejections = append(rc.Ejections, results.Ejection{At: e.At.Sub(start), Conn: e.Conn, Addr: e.Addr,
+				Kind: string(e.Kind), Reason: e.Reason, For: e.For})
+		}
+	}
+}
+
+// fillRetry copies the retry and hedging layers' counters.
+func (st *stack) fillRetry(rc *results.Cell, workers []*worker) {
 	if st.native != nil {
 		rs := st.native.Stats()
 		rc.Retry = results.Retry{Calls: rs.Calls, Attempts: rs.Attempts, Retried: rs.Retried, GaveUp: rs.GaveUp,
-			PushbackWaits: rs.PushbackWaits, AttemptsPerCall: rs.AttemptsPerCall}
+			PushbackWaits: rs.PushbackWaits, AttemptsPerCall: rs.AttemptsPerCall, Throttled: rs.Throttled,
+			PushbackStops: rs.PushbackStops, TransparentRetries: rs.TransparentRetries}
 	} else if len(st.retries) > 0 {
 		// Calls, attempts and their distribution come from the recorded
-		// phase (the recorder); so does GaveUp. Pushback waits are counted
-		// over the whole cell.
+		// phase (the recorder); so does GaveUp. The layers' own counters
+		// cover the whole cell.
 		for _, r := range st.retries {
-			rc.Retry.PushbackWaits += r.Stats().PushbackWaits
+			rs := r.Stats()
+			rc.Retry.PushbackWaits += rs.PushbackWaits
+			rc.Retry.PushbackStops += rs.PushbackStops
+			rc.Retry.Throttled += rs.Throttled
 		}
 		for _, w := range workers {
 			rc.Retry.GaveUp += w.gaveUp
 		}
 	}
-	if st.breaker != nil {
-		bs := st.breaker.Stats()
-		rc.Breaker = results.Breaker{Trips: bs.Trips, Rejections: bs.Rejections, TimeOpen: bs.TimeOpen}
+	if len(st.hedges) == 0 {
+		return
 	}
-	for _, c := range st.pool.Stats().Conns {
-		rc.Pool.Conns = append(rc.Pool.Conns, results.ConnStats{Target: c.Target, State: c.State, Picks: c.Picks, StateChanges: c.StateChanges})
+	h := &results.Hedging{}
+	for _, hc := range st.hedges {
+		hs := hc.Stats()
+		h.Calls += hs.Calls
+		h.Attempts += hs.Attempts
+		h.Hedges += hs.Hedges
+		h.Failed += hs.Failed
+		h.Cancelled += hs.Cancelled
+		h.PushbackWaits += hs.PushbackWaits
+		h.PushbackStops += hs.PushbackStops
+		h.Throttled += hs.Throttled
+		h.Unhedged += hs.Unhedged
+		for i, n := range hs.Won {
+			for len(h.WonBy) <= i {
+				h.WonBy = append(h.WonBy, 0)
+			}
+			h.WonBy[i] += n
+		}
 	}
+	rc.Hedging = h
 }
 
 // peerRecorder counts the backend of each attempt of one worker into its
@@ -118,15 +255,15 @@ func (st *stack) fill(rc *results.Cell, workers []*worker) {
 // address's string. The whole cell is counted, warm-up included, like the
 // server's own counters.
 type peerRecorder struct {
-	shard *results.Shard
+	peers *results.PeerCounter
 	peer  peer.Peer
 	opt   grpc.CallOption
 	opts  []grpc.CallOption
 	names map[net.Addr]string
 }
 
-func newPeerRecorder(sh *results.Shard) *peerRecorder {
-	p := &peerRecorder{shard: sh, names: map[net.Addr]string{}}
+func newPeerRecorder(peers *results.PeerCounter) *peerRecorder {
+	p := &peerRecorder{peers: peers, names: map[net.Addr]string{}}
 	p.opt = grpc.Peer(&p.peer)
 	return p
 }
@@ -143,7 +280,7 @@ func (p *peerRecorder) flush() {
 		name = a.String()
 		p.names[a] = name
 	}
-	p.shard.Peer(name)
+	p.peers.Add(name, 1)
 }
 
 // peerConn adds a worker's grpc.Peer option to every attempt. One worker

@@ -11,6 +11,8 @@ import (
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
+	"github.com/grpcbench/grpcbench/lb"
+	"github.com/grpcbench/grpcbench/retry"
 )
 
 // Validate checks a scenario with defaults filled. Errors are *field.Error
@@ -181,6 +183,47 @@ func (v *validator) client(s *Scenario) {
 	}
 	if c.Breaker != nil {
 		v.add(field.Prefix("client.breaker", c.Breaker.Validate()))
+	}
+	v.resilience(s)
+}
+
+// resilience checks hedging, throttling, per-method policies and discovery.
+func (v *validator) resilience(s *Scenario) {
+	c := &s.Client
+	native := c.Retry != nil && c.Retry.Mode == retry.ModeNative
+	if c.Hedging != nil {
+		v.add(field.Prefix("client.hedging", c.Hedging.Validate()))
+		if c.Retry != nil {
+			v.fail("client.hedging", "a method has retry or hedging, not both (gRPC's service config allows one): remove client.retry, or give retry or hedging per mix entry")
+		}
+	}
+	if c.RetryThrottling != nil {
+		v.add(field.Prefix("client.retry_throttling", c.RetryThrottling.Validate()))
+	}
+	v.add(field.Prefix("client.discovery", c.Discovery.Validate()))
+	if c.Discovery.EffectiveSource() != lb.SourceStatic && !s.Server.Target.IsZero() {
+		v.fail("client.discovery.source", "file and etcd discovery follow the embedded fake server's backends (server.events); for your own service give server.target (e.g. dns:///name:port) or server.targets")
+	}
+	for i, e := range s.Mix {
+		p := fmt.Sprintf("mix[%d]", i)
+		if e.Retry != nil {
+			v.add(field.Prefix(p+".retry", e.Retry.Validate()))
+			if e.Retry.Mode == retry.ModeNative || native {
+				v.fail(p+".retry", "per-method retry runs in the wrapper mode (gRPC's native mode is configured for the whole client)")
+			}
+		}
+		if e.Hedging != nil {
+			v.add(field.Prefix(p+".hedging", e.Hedging.Validate()))
+			if e.Retry != nil {
+				v.fail(p+".hedging", "a method has retry or hedging, not both")
+			}
+		}
+		if (e.Hedging != nil || c.Hedging != nil) && native {
+			v.fail(p+".hedging", "hedging cannot run beside native retries: gRPC's service config would retry the same method")
+		}
+		if e.Timeout != nil && *e.Timeout <= 0 {
+			v.fail(p+".timeout", "must be positive: leave it out for the client's %s", c.Timeout)
+		}
 	}
 }
 

@@ -21,13 +21,13 @@ import (
 // own shard: nothing on its path is shared but atomics. Its fields are its
 // configuration and buffers; callState is the call in progress.
 type worker struct {
-	d     *driver
-	id    int
-	shard *results.Shard
-	cl    *client.Client
-	rng   *rand.Rand
-	quota int64 // closed model: calls this worker may make
-	peers *peerRecorder
+	d       *driver
+	id      int
+	shard   *results.Shard
+	clients []*client.Client // per mix entry
+	rng     *rand.Rand
+	quota   int64 // closed model: calls this worker may make
+	peers   *peerRecorder
 
 	encoders []*calldata.Encoder // per mix entry, for templated data
 	replies  []*client.Reply     // per method
@@ -36,7 +36,6 @@ type worker struct {
 	scratch  []byte
 	mdPairs  []string
 
-	retryable  [17]bool
 	errs       map[results.ErrorCount]int64 // recorded failures by code and message
 	minService time.Duration                // fastest reply seen (closed-model lag)
 	completed  int64
@@ -60,19 +59,12 @@ func newWorker(d *driver, id int) (*worker, error) {
 	s := d.s
 	w := &worker{d: d, id: id, shard: d.rec.Shard(), rng: rand.New(rand.NewPCG(uint64(s.Seed), uint64(id)+1))}
 	w.vars = calldata.Vars{Worker: id, Cell: d.cellID, Repeat: d.repeat + 1, Rand: w.rng}
-	cl, err := d.st.workerClient(s, w)
+	cs := d.calls
+	clients, err := d.st.workerClients(cs, w)
 	if err != nil {
 		return nil, err
 	}
-	w.cl = cl
-	if p := s.Client.Retry; p != nil {
-		for _, c := range p.Codes {
-			if int(c) < len(w.retryable) {
-				w.retryable[c] = true
-			}
-		}
-	}
-	cs := d.calls
+	w.clients = clients
 	w.encoders = make([]*calldata.Encoder, len(cs.calls))
 	for i := range cs.calls {
 		if cs.calls[i].fixed == nil {
@@ -96,9 +88,10 @@ func newWorker(d *driver, id int) (*worker, error) {
 func (w *worker) now() time.Duration { return time.Since(w.d.epoch) }
 
 // Attempt implements retry.Observer: it runs on this worker's goroutine.
-func (w *worker) Attempt(_ string, attempt int, d time.Duration, _ error) {
-	w.st.attempts = attempt
-	if w.st.recording {
+// A hedge cancelled because another attempt won is not an attempt latency.
+func (w *worker) Attempt(_ string, attempt int, d time.Duration, err error) {
+	w.st.attempts = max(w.st.attempts, attempt)
+	if w.st.recording && !(w.st.c.hedging != nil && status.Code(err) == codes.Canceled) {
 		w.shard.Attempt(w.st.c.index, d)
 	}
 }
@@ -108,8 +101,9 @@ func (w *worker) Attempt(_ string, attempt int, d time.Duration, _ error) {
 func (w *worker) request(i int) (*client.Payload, error) {
 	c := w.st.c
 	if c.fixed != nil {
-		w.st.out += int64(len(c.fixed.B))
-		return c.fixed, nil
+		p := c.fixed[i%len(c.fixed)]
+		w.st.out += int64(len(p.B))
+		return p, nil
 	}
 	ci := c.entry
 	b, err := w.encoders[ci].Append(w.payload.B[:0], i, &w.vars)
@@ -156,13 +150,14 @@ func (w *worker) call(ctx context.Context, intended time.Duration, seq int64) {
 func (w *worker) do(ctx context.Context, c *call) error {
 	reply := w.replies[c.index]
 	m := c.method
+	cl := w.clients[c.entry]
 	switch m.Kind() {
 	case methods.Unary:
 		req, err := w.request(0)
 		if err != nil {
 			return err
 		}
-		err = w.cl.Unary(ctx, m, req, reply)
+		err = cl.Unary(ctx, m, req, reply)
 		if err == nil {
 			w.st.in += int64(reply.Size)
 		}
@@ -172,11 +167,11 @@ func (w *worker) do(ctx context.Context, c *call) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.cl.ServerStream(ctx, m, req, reply, w.onMessage)
+		_, err = cl.ServerStream(ctx, m, req, reply, w.onMessage)
 		return err
 	case methods.ClientStream:
 		var encErr error
-		_, err := w.cl.ClientStream(ctx, m, c.messages, func(i int) any { return w.next(i, &encErr) }, reply)
+		_, err := cl.ClientStream(ctx, m, c.messages, func(i int) any { return w.next(i, &encErr) }, reply)
 		if encErr != nil {
 			return encErr
 		}
@@ -186,7 +181,7 @@ func (w *worker) do(ctx context.Context, c *call) error {
 		return err
 	default:
 		var encErr error
-		_, err := w.cl.Bidi(ctx, m, c.messages, func(i int) any {
+		_, err := cl.Bidi(ctx, m, c.messages, func(i int) any {
 			w.st.msgSent = w.now()
 			return w.next(i, &encErr)
 		}, reply, w.onReply)
@@ -254,13 +249,16 @@ func (w *worker) record(ctx context.Context, err error, intended, sent, done tim
 	at := min(done-d.warmup, d.s.Load.Duration-time.Nanosecond)
 	w.shard.Call(m, code, latency, done-sent, at)
 	switch {
-	case d.wrapper:
-		w.shard.CallAttempts(w.st.attempts)
+	case w.st.c.retry != nil || w.st.c.hedging != nil:
+		w.shard.CallAttempts(w.st.attempts) // the layer's observer counted them
 	case d.st.native == nil:
 		w.shard.Attempt(m, done-sent) // no retries: one attempt per call
+		if d.wrapper {
+			w.shard.CallAttempts(1) // beside entries that retry
+		}
 	}
 	w.shard.Lag(sent - intended)
-	if int(code) < len(w.retryable) && w.retryable[code] {
+	if int(code) < len(w.st.c.retryable) && w.st.c.retryable[code] {
 		w.gaveUp++
 	}
 	if err != nil {

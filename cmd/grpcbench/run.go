@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	sets := fs.StringArray("set", nil, "override a scenario field, e.g. --set client.pool.size=8 (repeatable)")
 	reportDir := fs.String("report", "", "also write an HTML/PNG report into this directory")
 	quiet := fs.BoolP("quiet", "q", false, "no progress output")
+	progressEvery := fs.Duration("progress-every", 5*time.Second, "without a terminal, print a progress line this often while a cell runs (0: only when it ends)")
 	printScenario := fs.Bool("print-scenario", false, "print the scenario as YAML (a file to save and grow) and exit")
 	one := addScenarioFlags(fs)
 	scale := addScaleFlags(fs) // run_scale.go: --shard(s), --start-at/in, --metrics-addr, --hlog
@@ -62,7 +64,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	case e.isTTY:
 		prog = newBarProgress(e.stderr, len(cells))
 	default:
-		prog = &lineProgress{w: e.stderr}
+		prog = &lineProgress{w: e.stderr, every: *progressEvery}
 	}
 	opts.Progress = prog.event
 	run, runErr := scenarios.Run(ctx, sp, opts)
@@ -70,7 +72,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if run == nil {
 		return failure(runErr)
 	}
-	printSummary(e.stdout, run)                          // before writing: the numbers survive a failed write
+	printSummary(e.stdout, run)
+	warnErrors(e.stdout, run)                          // before writing: the numbers survive a failed write
 	if err := writeResults(ctx, *out, run); err != nil { // output.go: atomic, exit 3
 		return err
 	}
@@ -255,14 +258,38 @@ type nopProgress struct{}
 func (nopProgress) event(scenarios.Event) {}
 func (nopProgress) wait()                 {}
 
-// lineProgress prints one plain line per finished cell (not a terminal).
-type lineProgress struct{ w io.Writer }
+// lineProgress prints plain lines (not a terminal, e.g. CI): one every
+// `every` while a cell runs (none when every is 0), and one when it ends.
+type lineProgress struct {
+	w     io.Writer
+	every time.Duration
+	next  time.Duration // elapsed time of the cell's next line
+	last  results.LiveSnapshot
+	lastT time.Duration
+}
 
 func (p *lineProgress) event(ev scenarios.Event) {
-	if ev.Kind != "done" {
-		return
+	switch ev.Kind {
+	case "start":
+		p.next, p.last, p.lastT = p.every, results.LiveSnapshot{}, 0
+	case "tick":
+		if p.every <= 0 || ev.Elapsed < p.next {
+			return
+		}
+		d := ev.Live.Sub(p.last)
+		rate := 0.0
+		if dt := ev.Elapsed - p.lastT; dt > 0 {
+			rate = float64(d.Calls) / dt.Seconds()
+		}
+		fmt.Fprintf(p.w, "cell %d/%d %s: %s/%s, %.0f calls/s, p99 %s, errors %d so far\n", ev.Cell+1, ev.Cells, ev.ID,
+			ev.Elapsed.Round(time.Second), ev.Total.Round(time.Second), rate, fmtDur(d.Quantile(0.99)), ev.Live.Errors)
+		p.last, p.lastT = ev.Live, ev.Elapsed
+		for p.next <= ev.Elapsed {
+			p.next += p.every
+		}
+	case "done":
+		fmt.Fprintf(p.w, "cell %d/%d %s: %s\n", ev.Cell+1, ev.Cells, ev.ID, cellLine(ev.Result))
 	}
-	fmt.Fprintf(p.w, "cell %d/%d %s: %s\n", ev.Cell+1, ev.Cells, ev.ID, cellLine(ev.Result))
 }
 
 func (p *lineProgress) wait() {}
@@ -277,10 +304,34 @@ func cellLine(c *results.Cell) string {
 	s := fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, errors %.2f%%, retries/call %.3f, breaker trips %d",
 		c.Load.AchievedRate, fmtDur(c.All.Latency.Quantile(0.5)), fmtDur(c.All.Latency.Quantile(0.99)),
 		100*c.All.ErrorRate(), c.Retry.RetriesPerCall(), c.Breaker.Trips)
+	if len(c.TopErrors) > 0 {
+		s += "; " + topErrors(c)
+	}
 	if c.Error != "" {
 		s += " (" + c.Error + ")"
 	}
 	return s
+}
+
+// topErrors names a cell's most frequent failures: the top status codes
+// with their counts, and the most frequent message.
+func topErrors(c *results.Cell) string {
+	byCode := map[string]int64{}
+	for _, e := range c.TopErrors {
+		byCode[e.Code] += e.Count
+	}
+	codes := make([]string, 0, len(byCode))
+	for code := range byCode {
+		codes = append(codes, code)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		return byCode[codes[i]] > byCode[codes[j]] || (byCode[codes[i]] == byCode[codes[j]] && codes[i] < codes[j])
+	})
+	parts := make([]string, 0, len(codes))
+	for _, code := range codes[:min(len(codes), 3)] {
+		parts = append(parts, fmt.Sprintf("%s %d", code, byCode[code]))
+	}
+	return fmt.Sprintf("top errors %s, most often %q", strings.Join(parts, ", "), c.TopErrors[0].Message)
 }
 
 // barProgress shows an mpb bar per cell on a terminal.
@@ -371,4 +422,20 @@ func printSummary(w io.Writer, run *results.Run) {
 			fmtDur(h.Quantile(0.999)), fmtDur(h.Max()), 100*c.All.ErrorRate(), c.Retry.RetriesPerCall(), c.Breaker.Trips, c.Load.Dropped)
 	}
 	tw.Flush()
+}
+
+// warnLevel is the error rate above which the summary warns about a cell
+// that did not fail outright.
+const warnLevel = 0.5
+
+// warnErrors prints a warning line for every cell whose calls mostly
+// failed, even when the run passes: most failures by design (a fault
+// scenario) are fine, but they must not go unnoticed.
+func warnErrors(w io.Writer, run *results.Run) {
+	for _, c := range run.Cells {
+		if c.All == nil || c.All.Calls == 0 || c.Error != "" || c.All.ErrorRate() <= warnLevel {
+			continue
+		}
+		fmt.Fprintf(w, "warning: cell %s: %.1f%% of calls failed (%s)\n", c.ID, 100*c.All.ErrorRate(), topErrors(c))
+	}
 }

@@ -71,8 +71,9 @@ func TestRunInterrupted(t *testing.T) {
 			if tt.warmup {
 				load = []string{"--set", "load.warmup=5s", "--set", "load.duration=2s"}
 			}
-			p := start(t, append([]string{"run", quickstart, "-o", out}, load...)...)
-			p.loadFlowing(t)
+			p := start(t, append([]string{"run", quickstart, "-o", out, "--progress-every", "100ms"}, load...)...)
+			// A progress line is printed once the cell's load runs.
+			p.waitFor(t, "a progress line", 30*time.Second, func() bool { return strings.Contains(p.stderr.String(), "so far") })
 			p.signal(t, tt.sig)
 			if code := p.exit(t, 30*time.Second); code != exitFailure {
 				t.Fatalf("exit %d, want 3\nstderr:\n%s", code, p.stderr)
