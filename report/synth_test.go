@@ -56,7 +56,7 @@ func (s synth) run(tb testing.TB) *results.Run {
 	run := &results.Run{
 		Name:       s.name,
 		Started:    start,
-		Provenance: results.Provenance{Tool: results.ToolName, Version: "(devel)", GoVersion: "go1.26.0", GRPCVersion: "1.85.0", GOMAXPROCS: 2, NumCPU: 2, OS: "linux", Arch: "amd64", Args: []string{"run", s.name + ".yaml"}},
+		Provenance: results.Provenance{Tool: "grpcbench", Version: "(devel)", GoVersion: "go1.26.0", GRPCVersion: "1.85.0", GOMAXPROCS: 2, NumCPU: 2, OS: "linux", Arch: "amd64", Args: []string{"run", s.name + ".yaml"}},
 		Scenario: map[string]any{
 			"name": s.name, "seed": 42,
 			"load":   map[string]any{"model": "open", "rate": s.perSec, "duration": fmt.Sprintf("%ds", s.secs)},

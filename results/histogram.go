@@ -12,16 +12,16 @@ import (
 
 // Histogram geometry: values are microseconds from 1 µs to 60 s.
 const (
-	// HistogramMin is the lowest discernible value, in microseconds.
-	HistogramMin = 1
-	// HistogramMax is the highest trackable value, in microseconds (60 s).
-	// Larger durations are recorded as HistogramMax and counted as clamped.
-	HistogramMax = 60_000_000
-	// HistogramDigits is the number of significant digits of call histograms.
-	HistogramDigits = 3
-	// SeriesDigits is the number of significant digits of the per-second
+	// histogramMin is the lowest discernible value, in microseconds.
+	histogramMin = 1
+	// histogramMax is the highest trackable value, in microseconds (60 s).
+	// Larger durations are recorded as histogramMax and counted as clamped.
+	histogramMax = 60_000_000
+	// histogramDigits is the number of significant digits of call histograms.
+	histogramDigits = 3
+	// seriesDigits is the number of significant digits of the per-second
 	// histograms behind Cell.Series.
-	SeriesDigits = 2
+	seriesDigits = 2
 )
 
 // Histogram is an HdrHistogram of durations, in microseconds, 1 µs to 60 s,
@@ -43,19 +43,19 @@ type Histogram struct {
 
 // NewHistogram returns an empty histogram with the standard geometry.
 func NewHistogram() *Histogram {
-	return &Histogram{h: hdrhistogram.NewPacked(HistogramMin, HistogramMax, HistogramDigits), digits: HistogramDigits}
+	return &Histogram{h: hdrhistogram.NewPacked(histogramMin, histogramMax, histogramDigits), digits: histogramDigits}
 }
 
 func newHistogramDigits(digits int) *Histogram {
-	return &Histogram{h: hdrhistogram.NewPacked(HistogramMin, HistogramMax, digits), digits: digits}
+	return &Histogram{h: hdrhistogram.NewPacked(histogramMin, histogramMax, digits), digits: digits}
 }
 
 func (h *Histogram) init() {
 	if h.h == nil {
 		if h.digits == 0 {
-			h.digits = HistogramDigits
+			h.digits = histogramDigits
 		}
-		h.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, h.digits)
+		h.h = hdrhistogram.NewPacked(histogramMin, histogramMax, h.digits)
 	}
 }
 
@@ -207,7 +207,7 @@ func (h *Histogram) Buckets(fn func(value time.Duration, count int64) bool) {
 // histogram for a nil or empty h.
 func (h *Histogram) Dense() *hdrhistogram.Histogram {
 	if h == nil || h.h == nil {
-		return hdrhistogram.New(HistogramMin, HistogramMax, HistogramDigits)
+		return hdrhistogram.New(histogramMin, histogramMax, histogramDigits)
 	}
 	d := hdrhistogram.New(h.h.LowestTrackableValue(), h.h.HighestTrackableValue(), int(h.h.SignificantFigures()))
 	h.h.MergeInto(d)
@@ -228,10 +228,10 @@ func (h *Histogram) Encode() (string, error) {
 	return string(b), nil
 }
 
-// DecodeHistogram decodes an HdrHistogram V2 compressed base64 encoding
+// decodeHistogram decodes an HdrHistogram V2 compressed base64 encoding
 // (values in microseconds) into a Histogram. The geometry stored in the
 // encoding is kept.
-func DecodeHistogram(s string) (*Histogram, error) {
+func decodeHistogram(s string) (*Histogram, error) {
 	p, err := hdrhistogram.DecodePacked([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)
@@ -290,7 +290,7 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	if j.HDR == "" {
 		return errNoHDR
 	}
-	d, err := DecodeHistogram(j.HDR)
+	d, err := decodeHistogram(j.HDR)
 	if err != nil {
 		return err
 	}

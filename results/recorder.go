@@ -12,13 +12,13 @@ import (
 	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
-// MaxSeriesSeconds bounds the time series: calls recorded at or after this
+// maxSeriesSeconds bounds the time series: calls recorded at or after this
 // offset are attributed to its last second.
-const MaxSeriesSeconds = 24 * 60 * 60
+const maxSeriesSeconds = 24 * 60 * 60
 
-// MaxAttemptsTracked is the last index of Retry.AttemptsPerCall produced by a
+// maxAttemptsTracked is the last index of Retry.AttemptsPerCall produced by a
 // Recorder: calls with more attempts are counted there.
-const MaxAttemptsTracked = 16
+const maxAttemptsTracked = 16
 
 // numCodes is the number of standard gRPC status codes (OK..UNAUTHENTICATED).
 const numCodes = int(codes.Unauthenticated) + 1
@@ -61,19 +61,15 @@ type sealedSecond struct {
 	final         bool
 }
 
-// NewRecorder returns a Recorder for the given method short names; a Shard's
-// method argument is an index into methods. start is the start of the
+// NewRecorder returns a Recorder for the given methods, named in full
+// without the leading slash ("grpcbench.user.v1.UserService/GetUser"): they
+// become the keys of Cell.Methods. A Shard's method argument is an index
+// into methods. start is the start of the
 // recorded phase; it becomes Cell.Start, and the at offsets passed to
 // [Shard.Call] are relative to it.
 func NewRecorder(methods []string, start time.Time) *Recorder {
 	return &Recorder{methods: slices.Clone(methods), start: start}
 }
-
-// Methods returns the method names, indexed as in Shard calls.
-func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
-
-// Start returns the start of the recorded phase.
-func (r *Recorder) Start() time.Time { return r.start }
 
 // Shard returns a new shard for one worker. Call it once per worker, not per
 // call: a shard holds that worker's histograms until Cell merges them.
@@ -102,8 +98,8 @@ type Shard struct {
 	curSec  second
 	lateSec second
 	// attempts[n] counts calls that made n attempts (last: n or more).
-	attempts      [MaxAttemptsTracked + 1]int64
-	extraAttempts int64 // attempts beyond MaxAttemptsTracked in tail calls
+	attempts      [maxAttemptsTracked + 1]int64
+	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
 	bytesSent     int64
 	bytesRecv     int64
@@ -116,6 +112,7 @@ type shardMethod struct {
 	codes         [numCodes]int64
 	otherCodes    map[codes.Code]int64
 	latency       Histogram
+	ok            Histogram // latency of calls that ended OK
 	service       Histogram
 	attempt       Histogram
 	ttfm          Histogram
@@ -131,7 +128,8 @@ type second struct {
 // Call records one finished call of method with its final status code, its
 // latency (completion − intended start), its service time (completion −
 // actual send) and at, the offset from the recorder's start that places it in
-// the one-second series (normally its completion time).
+// the one-second series (normally its completion time). The latency goes
+// into MethodStats.Latency and, when code is OK, into MethodStats.OK too.
 func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Duration) {
 	m := &s.methods[method]
 	m.calls++
@@ -148,13 +146,16 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 		m.otherCodes[code]++
 	}
 	m.latency.Record(latency)
+	if !isErr {
+		m.ok.Record(latency)
+	}
 	m.service.Record(service)
 
 	sec := 0
 	if at > 0 {
 		sec = int(at / time.Second)
-		if sec >= MaxSeriesSeconds {
-			sec = MaxSeriesSeconds - 1
+		if sec >= maxSeriesSeconds {
+			sec = maxSeriesSeconds - 1
 		}
 	}
 	switch {
@@ -176,9 +177,9 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 		sc.errors++
 	}
 	if sc.h == nil {
-		sc.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, SeriesDigits)
+		sc.h = hdrhistogram.NewPacked(histogramMin, histogramMax, seriesDigits)
 	}
-	v, _ := clampMicros(latency, HistogramMax)
+	v, _ := clampMicros(latency, histogramMax)
 	_ = sc.h.RecordValue(v) // in range: cannot fail
 	if sc == &s.lateSec {
 		s.r.addSecond(sec, sc)
@@ -215,18 +216,18 @@ func (r *Recorder) addSecond(t int, sc *second) {
 	case acc.final:
 		// A late shard: reopen the finalized second by decoding it; it is
 		// finalized again when the series moves on.
-		h, err := DecodeHistogram(acc.done.HDR)
+		h, err := decodeHistogram(acc.done.HDR)
 		if err != nil {
-			h = &Histogram{digits: SeriesDigits}
+			h = &Histogram{digits: seriesDigits}
 		}
-		h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
+		h.Merge(&Histogram{h: sc.h, digits: seriesDigits})
 		acc.h, acc.final = h, false
 		r.open = append(r.open, t)
 	case acc.h == nil:
-		acc.h = &Histogram{h: sc.h.Clone(), digits: SeriesDigits}
+		acc.h = &Histogram{h: sc.h.Clone(), digits: seriesDigits}
 		r.open = append(r.open, t)
 	default:
-		acc.h.Merge(&Histogram{h: sc.h, digits: SeriesDigits})
+		acc.h.Merge(&Histogram{h: sc.h, digits: seriesDigits})
 	}
 	if t > r.newest {
 		r.newest = t
@@ -268,10 +269,10 @@ func (s *Shard) CallAttempts(n int) {
 	if n < 0 {
 		n = 0
 	}
-	if n > MaxAttemptsTracked {
+	if n > maxAttemptsTracked {
 		// The tail bucket; Retry.Attempts still counts them exactly.
-		s.attempts[MaxAttemptsTracked]++
-		s.extraAttempts += int64(n - MaxAttemptsTracked)
+		s.attempts[maxAttemptsTracked]++
+		s.extraAttempts += int64(n - maxAttemptsTracked)
 		return
 	}
 	s.attempts[n]++
@@ -315,9 +316,8 @@ func (r *Recorder) Cell() *Cell {
 	r.mu.Unlock()
 
 	c := &Cell{Start: r.start}
-	all := &MethodStats{}
 	peers := map[string]int64{}
-	var attempts [MaxAttemptsTracked + 1]int64
+	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
@@ -331,7 +331,24 @@ func (r *Recorder) Cell() *Cell {
 		}
 		extraAttempts += s.extraAttempts
 	}
+	r.fillMethods(c, shards)
+	c.Retry = retryCounts(attempts, extraAttempts)
+	for a, n := range peers {
+		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
+	}
+	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
 
+	c.Series = r.series(shards)
+	if len(c.Series) == 0 {
+		c.Series = nil
+	}
+	return c
+}
+
+// fillMethods merges the shards' per-method statistics into c.Methods (one
+// entry per method that recorded anything), c.All and c.Load.Completed.
+func (r *Recorder) fillMethods(c *Cell, shards []*Shard) {
+	all := &MethodStats{}
 	for i, name := range r.methods {
 		ms := &MethodStats{}
 		used := false
@@ -352,6 +369,7 @@ func (r *Recorder) Cell() *Cell {
 				addCode(ms, code, n)
 			}
 			ms.Latency = mergeUsed(ms.Latency, &m.latency)
+			ms.OK = mergeUsed(ms.OK, &m.ok)
 			ms.Service = mergeUsed(ms.Service, &m.service)
 			ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
 			ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
@@ -370,38 +388,33 @@ func (r *Recorder) Cell() *Cell {
 		c.All = all
 	}
 	c.Load.Completed = all.Calls
+}
 
+// retryCounts turns the calls counted per number of attempts into the
+// retry counters (all zero when CallAttempts was never used).
+func retryCounts(attempts [maxAttemptsTracked + 1]int64, extraAttempts int64) Retry {
+	var r Retry
 	var tracked int64
 	for n, k := range attempts {
 		tracked += k
-		c.Retry.Attempts += int64(n) * k
+		r.Attempts += int64(n) * k
 		if n > 1 {
-			c.Retry.Retried += k
+			r.Retried += k
 		}
 	}
-	if tracked > 0 {
-		c.Retry.Calls = tracked
-		c.Retry.Attempts += extraAttempts
-		last := len(attempts)
-		for last > 0 && attempts[last-1] == 0 {
-			last--
-		}
-		c.Retry.AttemptsPerCall = slices.Clone(attempts[:last])
+	if tracked == 0 {
+		return Retry{}
 	}
-
-	for a, n := range peers {
-		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
+	r.Calls = tracked
+	r.Attempts += extraAttempts
+	last := len(attempts)
+	for last > 0 && attempts[last-1] == 0 {
+		last--
 	}
-	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
-
-	c.Series = r.series(shards)
-	if len(c.Series) == 0 {
-		c.Series = nil
-	}
-	return c
+	r.AttemptsPerCall = slices.Clone(attempts[:last])
+	return r
 }
 
-// fillSecond sets the percentile fields and HDR of sec from h.
 // series builds the one-second series from the sealed seconds and each
 // shard's current, unsealed one. It changes neither, so Cell may be called
 // again.
@@ -436,18 +449,18 @@ func (r *Recorder) series(shards []*Shard) []Second {
 		}
 		o := &secs[s.cur]
 		if o.done != nil { // merge into a finalized second: decode it
-			h, err := DecodeHistogram(o.done.HDR)
+			h, err := decodeHistogram(o.done.HDR)
 			if err != nil {
-				h = &Histogram{digits: SeriesDigits}
+				h = &Histogram{digits: seriesDigits}
 			}
 			o.h, o.done = h, nil
 		}
 		o.calls += s.curSec.calls
 		o.errors += s.curSec.errors
 		if o.h == nil {
-			o.h = &Histogram{h: s.curSec.h.Clone(), digits: SeriesDigits}
+			o.h = &Histogram{h: s.curSec.h.Clone(), digits: seriesDigits}
 		} else {
-			o.h.Merge(&Histogram{h: s.curSec.h, digits: SeriesDigits})
+			o.h.Merge(&Histogram{h: s.curSec.h, digits: seriesDigits})
 		}
 	}
 	out := make([]Second, len(secs))
@@ -464,6 +477,7 @@ func (r *Recorder) series(shards []*Shard) []Second {
 	return out
 }
 
+// fillSecond sets the percentile fields and HDR of sec from h.
 func fillSecond(sec *Second, h *Histogram) {
 	sec.P50 = h.Quantile(0.50)
 	sec.P99 = h.Quantile(0.99)
@@ -502,6 +516,7 @@ func mergeMethodStats(dst, src *MethodStats) {
 		dst.Codes[k] += n
 	}
 	dst.Latency = mergeHist(dst.Latency, src.Latency)
+	dst.OK = mergeHist(dst.OK, src.OK)
 	dst.Service = mergeHist(dst.Service, src.Service)
 	dst.Attempt = mergeHist(dst.Attempt, src.Attempt)
 	dst.TTFM = mergeHist(dst.TTFM, src.TTFM)

@@ -1,0 +1,14 @@
+package results
+
+// Internal names the black-box tests use.
+const (
+	HistogramMin       = histogramMin
+	HistogramMax       = histogramMax
+	HistogramDigits    = histogramDigits
+	MaxSeriesSeconds   = maxSeriesSeconds
+	MaxAttemptsTracked = maxAttemptsTracked
+	ToolName           = toolName
+)
+
+// DecodeHistogram is decodeHistogram.
+var DecodeHistogram = decodeHistogram
