@@ -323,7 +323,7 @@ func (sp *Spec) loadThresholds() error {
 	for i, c := range sp.cells {
 		refs[i] = gates.CellRef{ID: c.ID, Params: c.Params}
 	}
-	if err := th.Positions("thresholds").Locate(sp.File, field.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {
+	if err := th.Positions("thresholds").Locate(sp.File, field.Prefix("thresholds", th.Validate(sp.Dimensions(), refs, Methods))); err != nil {
 		return err
 	}
 	sp.Thresholds = th
