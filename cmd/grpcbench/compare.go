@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -84,23 +85,11 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if err := gates.WriteText(e.stdout, c); err != nil {
 		return failure(err)
 	}
-	if *markdown != "" {
-		var b bytes.Buffer
-		if err := gates.WriteMarkdown(&b, c); err != nil {
-			return failure(err)
-		}
-		if err := os.WriteFile(*markdown, b.Bytes(), 0o644); err != nil {
-			return failure(fmt.Errorf("compare: --markdown: %w", err))
-		}
+	if err := writeComparison(*markdown, "--markdown", c, gates.WriteMarkdown); err != nil {
+		return err
 	}
-	if *junit != "" {
-		var b bytes.Buffer
-		if err := gates.WriteJUnit(&b, c); err != nil {
-			return failure(err)
-		}
-		if err := os.WriteFile(*junit, b.Bytes(), 0o644); err != nil {
-			return failure(fmt.Errorf("compare: --junit: %w", err))
-		}
+	if err := writeComparison(*junit, "--junit", c, gates.WriteJUnit); err != nil {
+		return err
 	}
 	if *reportDir != "" {
 		opts := report.Options{RunLabels: []string{"base", "new"}, Verdicts: compareVerdicts(c)}
@@ -111,6 +100,22 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	}
 	if c.Failed() {
 		return gateFailed(errors.New("compare: " + c.Summary()))
+	}
+	return nil
+}
+
+// writeComparison renders c with write into the file path named by flag;
+// an empty path writes nothing.
+func writeComparison(path, flag string, c *gates.Comparison, write func(io.Writer, *gates.Comparison) error) error {
+	if path == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := write(&b, c); err != nil {
+		return failure(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return failure(fmt.Errorf("compare: %s: %w", flag, err))
 	}
 	return nil
 }
