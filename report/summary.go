@@ -386,8 +386,9 @@ func shorten(s string, n int) string {
 }
 
 // markBest marks, per column with a preferred direction, the best value
-// among the unflagged rows, when at least two of them have a value and not
-// all are equal.
+// among the unflagged rows, when at least two of them have a value and at
+// most half of them share the best one (a mark on most rows, e.g. "0
+// errors" everywhere, tells nothing).
 func (s *Summary) markBest() {
 	for i := range s.Rows {
 		s.Rows[i].Best = make([]bool, len(s.Columns))
@@ -396,21 +397,24 @@ func (s *Summary) markBest() {
 		if c.Better == 0 {
 			continue
 		}
-		best, n, differ := math.NaN(), 0, false
+		best, n := math.NaN(), 0
 		for _, r := range s.Rows {
 			v := r.Values[col]
 			if len(r.Flags) > 0 || math.IsNaN(v) {
 				continue
 			}
 			n++
-			if n > 1 && v != best {
-				differ = true
-			}
 			if n == 1 || float64(c.Better)*(v-best) > 0 {
 				best = v
 			}
 		}
-		if n < 2 || !differ {
+		ties := 0
+		for _, r := range s.Rows {
+			if len(r.Flags) == 0 && r.Values[col] == best {
+				ties++
+			}
+		}
+		if n < 2 || 2*ties > n {
 			continue
 		}
 		for i, r := range s.Rows {
