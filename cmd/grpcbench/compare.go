@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/report"
@@ -29,12 +30,13 @@ Exit 1 on a regression (or a missing cell), 2 on bad input.
 Gates: metric[@method]=[+|-]N% (relative) or =+N<unit> (absolute), e.g.
 p99=+10%, ok.p99=+10%, attempt.p99@GetUser=+2ms, error_rate=+0.01, rps=-5%.
 p99 is the latency of every call, failed ones included; ok.p99 of the calls
-that ended OK. Default: p50=+10%, p99=+10%, error_rate=+0.01.`
+that ended OK. Default: `
 
 // runCompare implements `grpcbench compare BASE.json NEW.json`.
 func runCompare(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "compare", "BASE.json NEW.json [flags]", compareSummary)
-	gateFlags := fs.StringArray("gate", nil, "regression gate metric[@Method]=+N% (repeatable; default p50=+10%, p99=+10%, error_rate=+0.01)")
+	defaults := strings.Join(gates.DefaultGates, ", ")
+	fs := newFlags(e, "compare", "BASE.json NEW.json [flags]", compareSummary+defaults+".")
+	gateFlags := fs.StringArray("gate", nil, "regression gate metric[@method]=+N% (repeatable; default "+defaults+")")
 	alpha := fs.Float64("alpha", gates.DefaultAlpha, "significance level of the Mann-Whitney test")
 	junit := fs.String("junit", "", "also write JUnit XML (one test case per cell × gate) to this file")
 	markdown := fs.String("markdown", "", "also write a Markdown report (PR comment, CI step summary) to this file")
