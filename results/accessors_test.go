@@ -101,3 +101,22 @@ func TestAggregateAndMethodNames(t *testing.T) {
 		t.Errorf("MethodNames = %v, want %v", got, want)
 	}
 }
+
+// FuzzMatchMethod: matching never panics, a match is one of the names, and
+// the short form ShortMethodNames gives every name selects that name again.
+func FuzzMatchMethod(f *testing.F) {
+	f.Add("GetUser", "a.v1.UserService/GetUser\nb.v1.Other/GetUser\nS/List")
+	f.Add("UserService/GetUser", "a.v1.UserService/GetUser\nb.UserService/GetUser")
+	f.Add("/x", "x\n/x\n//")
+	f.Fuzz(func(t *testing.T, sel, list string) {
+		names := slices.Compact(slices.Sorted(slices.Values(strings.Split(list, "\n"))))
+		if got, err := results.MatchMethod(sel, names); err == nil && !slices.Contains(names, got) {
+			t.Fatalf("MatchMethod(%q, %q) = %q, not a name", sel, names, got)
+		}
+		for n, short := range results.ShortMethodNames(names) {
+			if got, err := results.MatchMethod(short, names); err != nil || got != n {
+				t.Fatalf("short form %q of %q selects %q, %v (names %q)", short, n, got, err, names)
+			}
+		}
+	})
+}
