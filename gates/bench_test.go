@@ -19,7 +19,7 @@ func BenchmarkCompare(b *testing.B) {
 	base, nw := mkRun("s", 5, medians, 1), mkRun("s", 5, medians, 2)
 	b.ReportAllocs()
 	for b.Loop() {
-		if c := gates.Compare(base, nw, gates.CompareOptions{}); len(c.Rows) != 108 {
+		if c := compare(b, base, nw, gates.CompareOptions{}); len(c.Rows) != 108 {
 			b.Fatal(len(c.Rows))
 		}
 	}

@@ -15,9 +15,9 @@ import (
 // Gate is a regression limit for [Compare]: how far a metric may move in
 // its worse direction before the change counts as a regression.
 type Gate struct {
-	// Metric is the parsed metric; Method narrows it to one method (empty:
-	// all methods aggregated).
-	Metric Metric
+	// Method narrows the gate to one method, as written ("GetUser",
+	// "UserService/GetUser" or the full name; see [results.MatchMethod]);
+	// empty means all methods aggregated.
 	Method string
 	// Limit is the allowed move in the worse direction, positive: a
 	// fraction of the base value when Relative (0.10 for "+10%"), or an
@@ -26,6 +26,10 @@ type Gate struct {
 	Relative bool
 	// Text is the gate as written.
 	Text string
+
+	metric metric
+	// method is Method resolved among the compared runs' methods.
+	method string
 }
 
 // String returns the gate as written ("p99=+10%").
@@ -35,7 +39,7 @@ func (g Gate) String() string { return g.Text }
 // and tail latency may rise 10 %, the error rate by one percentage point.
 var DefaultGates = []string{"p50=+10%", "p99=+10%", "error_rate=+0.01"}
 
-// ParseGate parses a gate. The grammar is
+// parseGate parses a gate. The grammar is
 //
 //	gate   = metric [ "@" method ] "=" [ "+" | "-" ] amount
 //	amount = number "%"              relative to the base value
@@ -45,27 +49,23 @@ var DefaultGates = []string{"p50=+10%", "p99=+10%", "error_rate=+0.01"}
 // (one percentage point), "rps=-5%". The sign is the metric's worse
 // direction ("+" for latencies, errors, retries, breaker counts; "-" for
 // rps and rps_ratio); it may be left out, and a sign that contradicts the
-// metric is an error. An absolute amount follows the rules of [ParseExpr]
-// values except that a fraction may not be written as a percentage (that
-// would be relative).
-func ParseGate(s string) (Gate, error) {
+// metric is an error. An absolute amount follows the rules of threshold
+// expression values except that a fraction may not be written as a
+// percentage (that would be relative). The method is resolved by [Compare]
+// among the methods of the runs it compares.
+func parseGate(s string) (Gate, error) {
 	text := strings.TrimSpace(s)
 	lhs, rhs, ok := strings.Cut(text, "=")
 	if !ok || strings.TrimSpace(lhs) == "" || strings.TrimSpace(rhs) == "" {
 		return Gate{}, fmt.Errorf("gate %q: want metric=+N%% (e.g. p99=+10%%)", text)
 	}
 	name, method, _ := strings.Cut(strings.TrimSpace(lhs), "@")
-	m, err := ParseMetric(name)
+	m, err := parseMetric(name)
 	if err != nil {
 		return Gate{}, fmt.Errorf("gate %q: %w", text, err)
 	}
-	if method != "" {
-		if !knownMethod(method) {
-			return Gate{}, fmt.Errorf("gate %q: unknown method %q (want one of %v)", text, method, Methods())
-		}
-		if m.PerCell {
-			return Gate{}, fmt.Errorf("gate %q: %s describes the whole cell, not one method", text, m.Name)
-		}
+	if method != "" && m.PerCell {
+		return Gate{}, fmt.Errorf("gate %q: %s describes the whole cell, not one method", text, m.Name)
 	}
 	amount := strings.TrimSpace(rhs)
 	sign := 0
@@ -90,7 +90,7 @@ func ParseGate(s string) (Gate, error) {
 	if v < 0 {
 		return Gate{}, fmt.Errorf("gate %q: give the sign once", text)
 	}
-	g := Gate{Metric: m, Method: method, Limit: v, Relative: u == unitPercent}
+	g := Gate{metric: m, Method: method, Limit: v, Relative: u == unitPercent}
 	if !g.Relative {
 		if err := fits(m, v, u, amount); err != nil {
 			return Gate{}, fmt.Errorf("gate %q: %w", text, err)
@@ -104,12 +104,22 @@ func ParseGate(s string) (Gate, error) {
 	return g, nil
 }
 
-// ParseGates parses every gate, reporting all errors joined.
+// ParseGates parses gates written as
+//
+//	gate   = metric [ "@" method ] "=" [ "+" | "-" ] amount
+//	amount = number "%"              relative to the base value
+//	       | number [ unit ]         absolute, in the metric's own terms
+//
+// e.g. "p99=+10%", "ok.p99=+10%", "attempt.p99@GetUser=+5ms",
+// "error_rate=+0.01" (one percentage point), "rps=-5%". The sign is the
+// metric's worse direction ("+" for latencies, errors, retries, breaker
+// counts; "-" for rps and rps_ratio); it may be left out, and a sign that
+// contradicts the metric is an error. It reports every error, joined.
 func ParseGates(ss []string) ([]Gate, error) {
 	var out []Gate
 	var errs []error
 	for _, s := range ss {
-		g, err := ParseGate(s)
+		g, err := parseGate(s)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -129,6 +139,11 @@ type CompareOptions struct {
 	// AllowMissing makes cells present in only one run pass (they are
 	// still reported).
 	AllowMissing bool
+	// Strict makes a regression of the point estimate fail even when the
+	// repeats are too few for the test ever to be significant. Without it,
+	// such a row is reported as a low-confidence regression and passes, so
+	// that a CI gate does not fail on one sample's noise.
+	Strict bool
 	// Seed seeds the bootstrap; the same inputs and seed give the same
 	// intervals. 0 means 1.
 	Seed uint64
@@ -142,8 +157,9 @@ const (
 	DefaultAlpha     = 0.05
 	DefaultResamples = 2000
 	// MinRepeats is the number of repeats per side from which the
-	// Mann–Whitney test decides a regression; below it, the gate applies to
-	// the point estimate and the row is marked low confidence.
+	// Mann–Whitney test decides a regression; below it (or when even a
+	// complete separation could not reach α, see [MinP]) the gate applies
+	// to the point estimate and the row is marked low confidence.
 	MinRepeats = 3
 )
 
@@ -156,7 +172,8 @@ const (
 	// being statistically significant.
 	StatusOK Status = iota
 	// StatusRegression: the change is beyond the gate in the worse
-	// direction (and significant when the test has the power to say so).
+	// direction, and significant — or, with too few repeats to test, on the
+	// point estimate alone (LowConfidence; it fails only with Strict).
 	StatusRegression
 	// StatusImprovement: the change is beyond the gate in the better
 	// direction (and significant when the test has the power to say so).
@@ -220,14 +237,16 @@ type Row struct {
 	// Status is the verdict. LowConfidence is set when the test could not
 	// decide (fewer than MinRepeats repeats on a side, or so few that even
 	// a complete separation would not reach Alpha): the gate was then
-	// applied to the point estimate.
+	// applied to the point estimate, and a regression fails only with
+	// CompareOptions.Strict.
 	Status        Status
 	LowConfidence bool
 	// Beyond is true when the point estimate is beyond the gate in the
 	// worse direction (whether or not that was significant).
 	Beyond bool
-	// Pass is false for a regression, and for a missing cell unless
-	// AllowMissing (a side whose every repeat failed never passes).
+	// Pass is false for a regression (a low-confidence one only with
+	// Strict), and for a missing cell unless AllowMissing (a side whose
+	// every repeat failed never passes).
 	Pass bool
 	// Note explains a missing or failed side, or a beyond-gate change that
 	// was not significant.
@@ -235,11 +254,12 @@ type Row struct {
 }
 
 // Verdict returns the row's verdict for people: "ok", "REGRESSION",
-// "improvement", "missing", with ", low confidence" or " (~)" (beyond the
-// gate but not significant) appended.
+// "improvement", "missing" (upper case when the row fails), with
+// ", low confidence" or " (~)" (beyond the gate but not significant)
+// appended.
 func (r Row) Verdict() string {
 	s := r.Status.String()
-	if r.Status == StatusRegression || (r.Status == StatusMissing && !r.Pass) {
+	if !r.Pass {
 		s = strings.ToUpper(s)
 	}
 	switch {
@@ -260,8 +280,9 @@ type Comparison struct {
 	Alpha     float64
 	// Rows are cell × gate, cells in base order then new-only cells.
 	Rows []Row
-	// Warnings note differences that make the comparison doubtful
-	// (different scenario, machine, Go or grpc-go version, partial runs).
+	// Warnings note what makes the comparison doubtful: different
+	// scenario, machine, Go or grpc-go version, partial runs, and too few
+	// repeats for any difference to be significant.
 	Warnings []string
 }
 
@@ -300,10 +321,14 @@ func (c *Comparison) Count(s Status) int {
 // a complete separation would be significant (see [MinP]), a regression is a
 // median moved beyond the gate in the worse direction with P < Alpha, and an
 // improvement the same in the better direction. Otherwise the gate applies
-// to the point estimate alone and the row is marked LowConfidence. Repeats
-// of a failed cell (Cell.Error set) are left out; a side with no usable
-// repeat is missing, and fails even with AllowMissing when the cell exists.
-func Compare(base, nw *results.Run, opts CompareOptions) *Comparison {
+// to the point estimate alone, the row is marked LowConfidence, a warning
+// says so, and such a regression fails only with Strict. Repeats of a failed
+// cell (Cell.Error set) are left out; a side with no usable repeat is
+// missing, and fails even with AllowMissing when the cell exists.
+//
+// A gate's method must name one method of the runs (see
+// [results.MatchMethod]); otherwise Compare returns an error.
+func Compare(base, nw *results.Run, opts CompareOptions) (*Comparison, error) {
 	if opts.Gates == nil {
 		opts.Gates, _ = ParseGates(DefaultGates)
 	}
@@ -316,24 +341,78 @@ func Compare(base, nw *results.Run, opts CompareOptions) *Comparison {
 	if opts.Resamples <= 0 {
 		opts.Resamples = DefaultResamples
 	}
-	cmp := &Comparison{Gates: opts.Gates, Alpha: opts.Alpha}
 	if base == nil {
 		base = &results.Run{}
 	}
 	if nw == nil {
 		nw = &results.Run{}
 	}
-	cmp.Base, cmp.New = base.Name, nw.Name
+	gs, err := resolveGates(opts.Gates, base, nw)
+	if err != nil {
+		return nil, err
+	}
+	cmp := &Comparison{Base: base.Name, New: nw.Name, Gates: gs, Alpha: opts.Alpha}
 	cmp.Warnings = comparability(base, nw)
-
 	bg, order := group(base, nil)
 	ng, order := group(nw, order)
 	for _, id := range order {
-		for _, g := range opts.Gates {
+		for _, g := range gs {
 			cmp.Rows = append(cmp.Rows, compareRow(id, g, bg[id], ng[id], opts))
 		}
 	}
-	return cmp
+	if w := lowConfidenceWarning(cmp, opts.Strict); w != "" {
+		cmp.Warnings = append(cmp.Warnings, w)
+	}
+	return cmp, nil
+}
+
+// resolveGates returns gs with each method resolved among the methods of
+// both runs.
+func resolveGates(gs []Gate, base, nw *results.Run) ([]Gate, error) {
+	names := slices.Compact(slices.Sorted(slices.Values(append(base.MethodNames(), nw.MethodNames()...))))
+	out := slices.Clone(gs)
+	var errs []error
+	for i, g := range out {
+		if g.Method == "" {
+			continue
+		}
+		m, err := results.MatchMethod(g.Method, names)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gate %q: %w", g.Text, err))
+		}
+		out[i].method = m
+	}
+	return out, errors.Join(errs...)
+}
+
+// lowConfidenceWarning describes the rows whose repeats were too few for
+// the test ever to be significant ("" when there are none).
+func lowConfidenceWarning(c *Comparison, strict bool) string {
+	low, reg := 0, 0
+	n1, n2 := math.MaxInt, math.MaxInt
+	for _, r := range c.Rows {
+		if !r.LowConfidence {
+			continue
+		}
+		low++
+		n1, n2 = min(n1, len(r.Base.Values)), min(n2, len(r.New.Values))
+		if r.Status == StatusRegression {
+			reg++
+		}
+	}
+	if low == 0 {
+		return ""
+	}
+	need := RepeatsFor(c.Alpha)
+	w := fmt.Sprintf("%s with too few repeats to test (as few as %d+%d; at α=%g a difference can be significant from %d+%d) decided on the medians alone",
+		plural(low, "check"), n1, n2, c.Alpha, need, need)
+	switch {
+	case reg > 0 && strict:
+		w += fmt.Sprintf("; %s of the medians fail (strict)", plural(reg, "regression"))
+	case reg > 0:
+		w += fmt.Sprintf("; %s of the medians reported but not failing: one sample's noise can move a median that far", plural(reg, "regression"))
+	}
+	return w
 }
 
 // group collects the cells of run by base ID, appending new IDs to order.
@@ -369,7 +448,7 @@ func sample(cells []*results.Cell, g Gate) (Sample, []string) {
 			notes = append(notes, fmt.Sprintf("%s failed: %s", c.ID, c.Error))
 			continue
 		}
-		v, ok, why := g.Metric.Value(c, g.Method)
+		v, ok, why := g.metric.value(c, g.method)
 		if !ok {
 			s.Failed++
 			notes = append(notes, fmt.Sprintf("%s: %s", c.ID, why))
@@ -425,13 +504,13 @@ func compareRow(id string, g Gate, bc, nc []*results.Cell, opts CompareOptions) 
 	h := fnv.New64a()
 	h.Write([]byte(id + "\x00" + g.Text))
 	rng := rand.New(rand.NewPCG(opts.Seed, h.Sum64()))
-	r.CILow, r.CIHigh = BootstrapMedianDelta(rng, r.Base.Values, r.New.Values, g.Relative, opts.Resamples, 0.95)
+	r.CILow, r.CIHigh = bootstrapMedianDelta(rng, r.Base.Values, r.New.Values, g.Relative, opts.Resamples, 0.95)
 
 	move := r.AbsDelta
 	if g.Relative {
 		move = r.Delta
 	}
-	if !g.Metric.HigherIsWorse {
+	if !g.metric.HigherIsWorse {
 		move = -move
 	}
 	r.Beyond = move > g.Limit
@@ -448,7 +527,7 @@ func compareRow(id string, g Gate, bc, nc []*results.Cell, opts CompareOptions) 
 	default:
 		r.Status = StatusOK
 	}
-	r.Pass = r.Status != StatusRegression
+	r.Pass = r.Status != StatusRegression || (r.LowConfidence && !opts.Strict)
 	if r.Status == StatusOK && r.Beyond {
 		note := fmt.Sprintf("beyond the gate but not significant (p=%.3g ≥ α=%g)", r.P, opts.Alpha)
 		r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")

@@ -14,7 +14,8 @@ type Verdict struct {
 	// Cell is the cell's ID (with its repeat suffix); for a rule whose
 	// selectors match no cell of the run it is the selectors, joined.
 	Cell string
-	// Method is the method checked; empty for all methods.
+	// Method is the method checked, as the rule names it ("GetUser");
+	// empty for all methods.
 	Method string
 	// Metric is the canonical metric name; Expr the expression as written.
 	Metric string
@@ -37,88 +38,97 @@ type Verdict struct {
 
 // Evaluate checks every rule of t against every matching cell of run, each
 // repeat separately, and returns one Verdict per (rule check, cell), in rule
-// then cell order. Run Thresholds.Validate first to reject bad rules before
-// the run; here they come back as failed verdicts, never as silent passes.
+// then cell order. A rule's method is resolved among the methods the run
+// called ([results.MatchMethod]). Run Thresholds.Validate first to reject
+// bad rules before the run; here they come back as failed verdicts, never
+// as silent passes.
 func Evaluate(run *results.Run, t Thresholds) []Verdict {
-	var out []Verdict
-	var dims []string
-	var cells []*results.Cell
-	if run != nil {
-		dims, cells = run.Dimensions, run.Cells
+	if run == nil {
+		run = &results.Run{}
 	}
+	methods := run.MethodNames()
+	var out []Verdict
 	for ri, r := range t.Rules {
-		var sels []Selector
-		var selErr error
+		var sels []selector
+		var ruleErr error
 		for _, text := range r.Cells {
-			s, err := ParseSelector(text, dims)
+			s, err := parseSelector(text, run.Dimensions)
 			if err != nil {
-				selErr = err
+				ruleErr = err
 				break
 			}
 			sels = append(sels, s)
 		}
+		method := ""
+		if r.Method != "" && ruleErr == nil {
+			method, ruleErr = results.MatchMethod(r.Method, methods)
+		}
 		for _, ch := range r.Checks {
-			base := Verdict{Method: r.Method, Metric: ch.Metric, Expr: strings.TrimSpace(ch.Expr), Rule: ri, Display: "n/a"}
-			m, err := ParseMetric(ch.Metric)
-			if err == nil {
-				base.Metric = m.Name
-			}
-			var ex Expr
-			if err == nil {
-				ex, err = ParseExpr(m, ch.Expr)
-			}
-			if err == nil && m.PerCell && r.Method != "" {
-				err = fmt.Errorf("%s describes the whole cell, not one method", m.Name)
-			}
-			if err == nil {
-				err = selErr
-			}
-			if err != nil {
-				v := base
-				v.Cell = selectorsText(r.Cells)
-				v.Note = "invalid: " + err.Error()
-				out = append(out, v)
-				continue
-			}
-			matched := false
-			for _, c := range cells {
-				if c == nil || !matchAll(sels, CellRef{ID: c.ID, Params: c.Params}) {
-					continue
-				}
-				matched = true
-				v := base
-				v.Cell = c.ID
-				val, ok, why := m.Value(c, r.Method)
-				switch {
-				case !ok:
-					v.Note = "no data: " + why
-				default:
-					v.Value, v.Display = val, m.Format(val)
-					v.Pass = ex.Op.Holds(val, ex.Limit)
-				}
-				if c.Error != "" {
-					v.Pass = false
-					v.Note = strings.TrimPrefix(v.Note+"; ", "; ") + "cell failed: " + c.Error
-				}
-				out = append(out, v)
-			}
-			if !matched {
-				v := base
-				v.Cell = selectorsText(r.Cells)
-				v.Note = "matches no cell of the run"
-				out = append(out, v)
-			}
+			out = append(out, evaluateCheck(run.Cells, r, ri, ch, sels, method, ruleErr)...)
 		}
 	}
 	return out
 }
 
-func matchAll(sels []Selector, c CellRef) bool {
+// evaluateCheck returns the verdicts of one check of rule r (index ri) on
+// the cells its selectors choose, reading method (a key of Cell.Methods;
+// empty for all methods). ruleErr is a problem of the rule itself.
+func evaluateCheck(cells []*results.Cell, r Rule, ri int, ch Check, sels []selector, method string, ruleErr error) []Verdict {
+	base := Verdict{Method: r.Method, Metric: ch.Metric, Expr: strings.TrimSpace(ch.Expr), Rule: ri, Display: "n/a"}
+	m, err := parseMetric(ch.Metric)
+	if err == nil {
+		base.Metric = m.Name
+	}
+	var ex expr
+	if err == nil {
+		ex, err = parseExpr(m, ch.Expr)
+	}
+	if err == nil && m.PerCell && r.Method != "" {
+		err = fmt.Errorf("%s describes the whole cell, not one method", m.Name)
+	}
+	if err == nil {
+		err = ruleErr
+	}
+	if err != nil {
+		base.Cell = selectorsText(r.Cells)
+		base.Note = "invalid: " + err.Error()
+		return []Verdict{base}
+	}
+	var out []Verdict
+	for _, c := range cells {
+		if c == nil || !matchAll(sels, CellRef{ID: c.ID, Params: c.Params}) {
+			continue
+		}
+		v := base
+		v.Cell = c.ID
+		val, ok, why := m.value(c, method)
+		switch {
+		case !ok:
+			v.Note = "no data: " + why
+		default:
+			v.Value, v.Display = val, m.format(val)
+			v.Pass = ex.Op.holds(val, ex.Limit)
+		}
+		if c.Error != "" {
+			v.Pass = false
+			v.Note = strings.TrimPrefix(v.Note+"; ", "; ") + "cell failed: " + c.Error
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		base.Cell = selectorsText(r.Cells)
+		base.Note = "matches no cell of the run"
+		out = append(out, base)
+	}
+	return out
+}
+
+func matchAll(sels []selector, c CellRef) bool {
 	if len(sels) == 0 {
 		return true
 	}
 	for _, s := range sels {
-		if s.Match(c) {
+		if s.match(c) {
 			return true
 		}
 	}
@@ -146,11 +156,13 @@ func Failures(vs []Verdict) []Verdict {
 // WriteVerdicts prints verdicts as an aligned table, failures marked FAIL,
 // followed by a summary line:
 //
-//	FAIL  pool.size=4#0  GetUser  p99         118ms   < 100ms
-//	ok    pool.size=4#0  *        error_rate  0.2%    < 1%
+//	result  cell           method   metric      value  limit   note
+//	FAIL    pool.size=4#1  GetUser  p99         118ms  < 100ms
+//	ok      pool.size=4#1  *        error_rate  0.2%   < 1%
 //	thresholds: 1 of 2 checks failed
 func WriteVerdicts(w io.Writer, vs []Verdict) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "result\tcell\tmethod\tmetric\tvalue\tlimit\tnote")
 	for _, v := range vs {
 		res := "ok"
@@ -163,18 +175,25 @@ func WriteVerdicts(w io.Writer, vs []Verdict) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res, v.Cell, method, v.Metric, v.Display, v.Expr, v.Note)
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("gates: writing verdicts: %w", err)
-	}
-	failed := len(Failures(vs))
-	var err error
-	if failed == 0 {
-		_, err = fmt.Fprintf(w, "thresholds: all %d checks passed\n", len(vs))
+	_ = tw.Flush() // into a strings.Builder: cannot fail
+	out := trimLines(b.String())
+	if failed := len(Failures(vs)); failed == 0 {
+		out += fmt.Sprintf("thresholds: all %d checks passed\n", len(vs))
 	} else {
-		_, err = fmt.Fprintf(w, "thresholds: %d of %d checks failed\n", failed, len(vs))
+		out += fmt.Sprintf("thresholds: %d of %d checks failed\n", failed, len(vs))
 	}
-	if err != nil {
+	if _, err := io.WriteString(w, out); err != nil {
 		return fmt.Errorf("gates: writing verdicts: %w", err)
 	}
 	return nil
+}
+
+// trimLines removes the spaces a tabwriter leaves at the end of lines whose
+// last cells are empty.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }

@@ -9,35 +9,35 @@ import (
 	"time"
 )
 
-// Op is a comparison operator of a threshold expression.
-type Op string
+// op is a comparison operator of a threshold expression.
+type op string
 
 // Comparison operators, longest first.
 const (
-	OpLE Op = "<="
-	OpGE Op = ">="
-	OpEQ Op = "=="
-	OpNE Op = "!="
-	OpLT Op = "<"
-	OpGT Op = ">"
+	opLE op = "<="
+	opGE op = ">="
+	opEQ op = "=="
+	opNE op = "!="
+	opLT op = "<"
+	opGT op = ">"
 )
 
-var ops = []Op{OpLE, OpGE, OpEQ, OpNE, OpLT, OpGT}
+var ops = []op{opLE, opGE, opEQ, opNE, opLT, opGT}
 
-// Holds reports whether "v op limit" is true. NaN never holds.
-func (o Op) Holds(v, limit float64) bool {
+// holds reports whether "v op limit" is true. NaN never holds.
+func (o op) holds(v, limit float64) bool {
 	switch o {
-	case OpLT:
+	case opLT:
 		return v < limit
-	case OpLE:
+	case opLE:
 		return v <= limit
-	case OpGT:
+	case opGT:
 		return v > limit
-	case OpGE:
+	case opGE:
 		return v >= limit
-	case OpEQ:
+	case opEQ:
 		return v == limit
-	case OpNE:
+	case opNE:
 		return v != limit && !math.IsNaN(v)
 	}
 	return false
@@ -52,20 +52,17 @@ const (
 	unitTime                // 150ms, 2s, 300us
 )
 
-// Expr is a parsed threshold expression such as "< 150ms": an operator and a
+// expr is a parsed threshold expression such as "< 150ms": an operator and a
 // limit in the metric's base unit (seconds for durations, a fraction for
 // percentages).
-type Expr struct {
-	Op    Op
+type expr struct {
+	Op    op
 	Limit float64
 	// Text is the expression as written, trimmed.
 	Text string
 }
 
-// String returns the expression as written.
-func (e Expr) String() string { return e.Text }
-
-// ParseExpr parses an expression for metric m. The grammar is
+// parseExpr parses an expression for metric m. The grammar is
 //
 //	expr  = op value
 //	op    = "<" | "<=" | ">" | ">=" | "==" | "!="
@@ -73,36 +70,36 @@ func (e Expr) String() string { return e.Text }
 //	unit  = "ns" | "us" | "µs" | "ms" | "s" | "m" | "h"   (a Go duration)
 //
 // with spaces allowed around the operator. Which values fit depends on the
-// metric's [Kind]: a duration needs a unit; a fraction takes "1%" or
+// metric's kind: a duration needs a unit; a fraction takes "1%" or
 // "0.01" (at most 100%); a rate takes a plain number; a ratio a plain number
 // or a percentage; a count a whole number. Negative limits are rejected.
-func ParseExpr(m Metric, s string) (Expr, error) {
+func parseExpr(m metric, s string) (expr, error) {
 	text := strings.TrimSpace(s)
 	if text == "" {
-		return Expr{}, errors.New("empty expression (want e.g. \"< 150ms\")")
+		return expr{}, errors.New("empty expression (want e.g. \"< 150ms\")")
 	}
-	var op Op
-	for _, o := range ops {
-		if strings.HasPrefix(text, string(o)) {
-			op = o
+	var o op
+	for _, cand := range ops {
+		if strings.HasPrefix(text, string(cand)) {
+			o = cand
 			break
 		}
 	}
-	if op == "" {
-		return Expr{}, fmt.Errorf("malformed expression %q: must start with <, <=, >, >=, == or !=", text)
+	if o == "" {
+		return expr{}, fmt.Errorf("malformed expression %q: must start with <, <=, >, >=, == or !=", text)
 	}
-	raw := strings.TrimSpace(text[len(op):])
+	raw := strings.TrimSpace(text[len(o):])
 	v, u, err := parseValue(raw)
 	if err != nil {
-		return Expr{}, fmt.Errorf("malformed expression %q: %w", text, err)
+		return expr{}, fmt.Errorf("malformed expression %q: %w", text, err)
 	}
 	if v < 0 {
-		return Expr{}, fmt.Errorf("malformed expression %q: negative limit", text)
+		return expr{}, fmt.Errorf("malformed expression %q: negative limit", text)
 	}
 	if err := fits(m, v, u, raw); err != nil {
-		return Expr{}, fmt.Errorf("expression %q: %w", text, err)
+		return expr{}, fmt.Errorf("expression %q: %w", text, err)
 	}
-	return Expr{Op: op, Limit: v, Text: string(op) + " " + raw}, nil
+	return expr{Op: o, Limit: v, Text: string(o) + " " + raw}, nil
 }
 
 // parseValue reads a number with an optional "%" or duration unit.
@@ -146,28 +143,28 @@ func parseNumber(s string) (float64, error) {
 }
 
 // fits checks that a value written with unit u suits metric m.
-func fits(m Metric, v float64, u unit, raw string) error {
+func fits(m metric, v float64, u unit, raw string) error {
 	switch m.Kind {
-	case KindDuration:
+	case kindDuration:
 		if u != unitTime {
 			return fmt.Errorf("%s is a latency: give a duration with a unit, e.g. %sms", m.Name, strings.TrimSuffix(raw, "%"))
 		}
-	case KindFraction:
+	case kindFraction:
 		switch {
 		case u == unitTime:
 			return fmt.Errorf("%s is a fraction: give a percentage (1%%) or a plain fraction (0.01), not a duration", m.Name)
 		case v > 1:
 			return fmt.Errorf("%s is a fraction of calls: %s is above 100%% (write 1%% or 0.01)", m.Name, raw)
 		}
-	case KindRate:
+	case kindRate:
 		if u != unitNumber {
 			return fmt.Errorf("%s is calls per second: give a plain number, e.g. 1800", m.Name)
 		}
-	case KindRatio:
+	case kindRatio:
 		if u == unitTime {
 			return fmt.Errorf("%s is a ratio: give a plain number (0.95) or a percentage (95%%)", m.Name)
 		}
-	case KindCount:
+	case kindCount:
 		if u != unitNumber || v != math.Trunc(v) {
 			return fmt.Errorf("%s is a count: give a whole number, e.g. 0", m.Name)
 		}

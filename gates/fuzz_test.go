@@ -75,7 +75,7 @@ func FuzzThresholdsYAML(f *testing.F) {
 			return
 		}
 		_ = th.Positions("thresholds")
-		valid := th.Validate(run.Dimensions, refs) == nil
+		valid := th.Validate(run.Dimensions, refs, run.MethodNames()) == nil
 		vs := gates.Evaluate(run, th)
 		checks := 0
 		for _, r := range th.Rules {

@@ -5,10 +5,28 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/results"
 )
+
+// Full method names, as the recorder keys Cell.Methods.
+const (
+	getUser   = "grpcbench.user.v1.UserService/GetUser"
+	listUsers = "grpcbench.user.v1.UserService/ListUsers"
+)
+
+// compare runs gates.Compare and fails the test on an error.
+func compare(t testing.TB, base, nw *results.Run, opts gates.CompareOptions) *gates.Comparison {
+	t.Helper()
+	c, err := gates.Compare(base, nw, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // cellSpec describes a synthetic cell.
 type cellSpec struct {
@@ -55,7 +73,7 @@ func mkCell(s cellSpec) *results.Cell {
 		list.Latency.Record(time.Duration(i+1) * time.Millisecond)
 		list.TTFM.Record(time.Duration(i+1) * 100 * time.Microsecond)
 	}
-	c.Methods["GetUser"], c.Methods["ListUsers"] = get, list
+	c.Methods[getUser], c.Methods[listUsers] = get, list
 	all := &results.MethodStats{Calls: get.Calls + list.Calls, Errors: get.Errors, Latency: get.Latency.Clone(),
 		Service: get.Service.Clone(), Attempt: get.Attempt.Clone(), TTFM: list.TTFM.Clone()}
 	all.Latency.Merge(list.Latency)

@@ -10,50 +10,52 @@ import (
 	"github.com/grpcbench/grpcbench/results"
 )
 
-// Kind is what a metric measures, which decides the values it may be
+// kind is what a metric measures, which decides the values it may be
 // compared with and how it is printed.
-type Kind int
+type kind int
 
 // Metric kinds.
 const (
-	// KindDuration is a latency; values are seconds and expressions need a
+	// kindDuration is a latency; values are seconds and expressions need a
 	// unit ("150ms", "2s", "300us").
-	KindDuration Kind = iota
-	// KindFraction is a share between 0 and 1; expressions take a
+	kindDuration kind = iota
+	// kindFraction is a share between 0 and 1; expressions take a
 	// percentage ("1%") or a plain fraction ("0.01").
-	KindFraction
-	// KindRate is calls per second; expressions take a plain number.
-	KindRate
-	// KindRatio is a dimensionless ratio; expressions take a plain number
+	kindFraction
+	// kindRate is calls per second; expressions take a plain number.
+	kindRate
+	// kindRatio is a dimensionless ratio; expressions take a plain number
 	// ("0.95") or a percentage ("95%").
-	KindRatio
-	// KindCount is a whole count; expressions take a plain integer.
-	KindCount
+	kindRatio
+	// kindCount is a whole count; expressions take a plain integer.
+	kindCount
 )
 
 // Histogram names accepted as metric prefixes. A latency metric without a
-// prefix reads the call latency.
+// prefix reads the call latency of all calls, failed ones included.
 var histograms = map[string]func(*results.MethodStats) *results.Histogram{
 	"latency": func(m *results.MethodStats) *results.Histogram { return m.Latency },
+	"ok":      func(m *results.MethodStats) *results.Histogram { return m.OK },
 	"attempt": func(m *results.MethodStats) *results.Histogram { return m.Attempt },
 	"service": func(m *results.MethodStats) *results.Histogram { return m.Service },
 	"ttfm":    func(m *results.MethodStats) *results.Histogram { return m.TTFM },
 	"rtt":     func(m *results.MethodStats) *results.Histogram { return m.MessageRTT },
 }
 
-// Metric is a parsed metric name. The grammar is:
+// metric is a parsed metric name. The grammar is:
 //
 //	metric  = [hist "."] latstat | "error_rate" | "rps" | "rps_ratio"
 //	        | "retries_per_call" | "breaker_trips" | "breaker_rejections"
-//	hist    = "latency" | "attempt" | "service" | "ttfm" | "rtt"
+//	hist    = "latency" | "ok" | "attempt" | "service" | "ttfm" | "rtt"
 //	latstat = "p" number | "mean" | "max" | "min"
 //
 // A latency statistic reads one of the histograms of [results.MethodStats]:
-// latency (call latency from intended start, the default: "p99" is
-// "latency.p99"), attempt (each attempt), service (from the actual send),
-// ttfm (time to first response message, streams) and rtt (per-message round
-// trip, bidi). "pN" is the N-th percentile for 0 < N ≤ 100 ("p50", "p99.9";
-// "p100" is the maximum).
+// latency (call latency from intended start of every call, failed ones
+// included — the default: "p99" is "latency.p99"), ok (the same for the
+// calls that ended OK only: "ok.p99"), attempt (each attempt), service
+// (from the actual send), ttfm (time to first response message, streams)
+// and rtt (per-message round trip, bidi). "pN" is the N-th percentile for
+// 0 < N ≤ 100 ("p50", "p99.9"; "p100" is the maximum).
 //
 // error_rate is failed/finished calls; rps is achieved calls per second
 // (Load.AchievedRate for the cell, calls/duration for one method);
@@ -61,11 +63,11 @@ var histograms = map[string]func(*results.MethodStats) *results.Histogram{
 // (attempts − calls)/calls of the retry layer; breaker_trips and
 // breaker_rejections count the circuit breaker's trips and refused calls.
 // The last four describe the whole cell and cannot be asked of one method.
-type Metric struct {
+type metric struct {
 	// Name is the canonical name ("p99", "attempt.p99.9", "error_rate").
 	Name string
 	// Kind is what the metric measures.
-	Kind Kind
+	Kind kind
 	// PerCell is true for metrics that describe the whole cell only.
 	PerCell bool
 	// HigherIsWorse is true for metrics where a rise is a regression
@@ -78,19 +80,19 @@ type Metric struct {
 	q    float64 // quantile in (0, 1] for stat "p"
 }
 
-// ParseMetric parses a metric name (see [Metric] for the grammar).
-func ParseMetric(s string) (Metric, error) {
+// parseMetric parses a metric name (see [metric] for the grammar).
+func parseMetric(s string) (metric, error) {
 	switch s {
 	case "error_rate":
-		return Metric{Name: s, Kind: KindFraction, HigherIsWorse: true}, nil
+		return metric{Name: s, Kind: kindFraction, HigherIsWorse: true}, nil
 	case "rps":
-		return Metric{Name: s, Kind: KindRate}, nil
+		return metric{Name: s, Kind: kindRate}, nil
 	case "rps_ratio":
-		return Metric{Name: s, Kind: KindRatio, PerCell: true}, nil
+		return metric{Name: s, Kind: kindRatio, PerCell: true}, nil
 	case "retries_per_call":
-		return Metric{Name: s, Kind: KindRatio, PerCell: true, HigherIsWorse: true}, nil
+		return metric{Name: s, Kind: kindRatio, PerCell: true, HigherIsWorse: true}, nil
 	case "breaker_trips", "breaker_rejections":
-		return Metric{Name: s, Kind: KindCount, PerCell: true, HigherIsWorse: true}, nil
+		return metric{Name: s, Kind: kindCount, PerCell: true, HigherIsWorse: true}, nil
 	}
 	hist, stat := "latency", s
 	if i := strings.IndexByte(s, '.'); i > 0 {
@@ -98,24 +100,24 @@ func ParseMetric(s string) (Metric, error) {
 			hist, stat = s[:i], s[i+1:]
 		}
 	}
-	m := Metric{Kind: KindDuration, HigherIsWorse: true, hist: hist, stat: stat}
+	m := metric{Kind: kindDuration, HigherIsWorse: true, hist: hist, stat: stat}
 	switch {
 	case stat == "mean" || stat == "max" || stat == "min":
 	case strings.HasPrefix(stat, "p") && len(stat) > 1:
 		num := stat[1:]
 		if num[0] < '0' || num[0] > '9' {
-			return Metric{}, unknownMetric(s)
+			return metric{}, unknownMetric(s)
 		}
 		p, err := strconv.ParseFloat(num, 64)
 		if err != nil || strings.ContainsAny(num, "eE_") {
-			return Metric{}, unknownMetric(s)
+			return metric{}, unknownMetric(s)
 		}
 		if p <= 0 || p > 100 {
-			return Metric{}, fmt.Errorf("percentile %q must be above 0 and at most 100 (write p99.9, not p999)", stat)
+			return metric{}, fmt.Errorf("percentile %q must be above 0 and at most 100 (write p99.9, not p999)", stat)
 		}
 		m.stat, m.q = "p", p/100
 	default:
-		return Metric{}, unknownMetric(s)
+		return metric{}, unknownMetric(s)
 	}
 	if hist == "latency" {
 		m.Name = stat
@@ -126,21 +128,21 @@ func ParseMetric(s string) (Metric, error) {
 }
 
 func unknownMetric(s string) error {
-	return fmt.Errorf("unknown metric %q (want p50, p99.9, mean, max, min, optionally after latency., attempt., service., ttfm. or rtt.; or error_rate, rps, rps_ratio, retries_per_call, breaker_trips, breaker_rejections)", s)
+	return fmt.Errorf("unknown metric %q (want p50, p99.9, mean, max, min, optionally after latency., ok., attempt., service., ttfm. or rtt.; or error_rate, rps, rps_ratio, retries_per_call, breaker_trips, breaker_rejections)", s)
 }
 
-// Value reads the metric from cell c, for method (a method short name such
-// as "GetUser"), or for all methods together when method is empty. ok is
-// false, with a reason, when the cell has no data for it (the method was
-// not called, the histogram is empty, the load model has no target rate).
-// Durations are returned in seconds.
-func (m Metric) Value(c *results.Cell, method string) (v float64, ok bool, why string) {
+// value reads the metric from cell c, for method (a key of c.Methods), or
+// for all methods together when method is empty. ok is false, with a
+// reason, when the cell has no data for it (the method was not called, the
+// histogram is empty, the load model has no target rate). Durations are
+// returned in seconds.
+func (m metric) value(c *results.Cell, method string) (v float64, ok bool, why string) {
 	if c == nil {
 		return 0, false, "no cell"
 	}
 	var ms *results.MethodStats
 	if method == "" {
-		ms = c.All
+		ms = c.Aggregate()
 	} else {
 		ms = c.Methods[method]
 	}
@@ -211,22 +213,22 @@ func (m Metric) Value(c *results.Cell, method string) (v float64, ok bool, why s
 	return d.Seconds(), true, ""
 }
 
-// Format renders a value of the metric for people: "12.3ms", "0.52%",
+// format renders a value of the metric for people: "12.3ms", "0.52%",
 // "1834/s", "0.97", "3".
-func (m Metric) Format(v float64) string { return formatValue(m.Kind, v) }
+func (m metric) format(v float64) string { return formatValue(m.Kind, v) }
 
-func formatValue(k Kind, v float64) string {
+func formatValue(k kind, v float64) string {
 	if math.IsNaN(v) {
 		return "n/a"
 	}
 	switch k {
-	case KindDuration:
+	case kindDuration:
 		return formatDuration(v)
-	case KindFraction:
+	case kindFraction:
 		return formatNumber(v*100) + "%"
-	case KindRate:
+	case kindRate:
 		return formatNumber(v) + "/s"
-	case KindCount:
+	case kindCount:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return formatNumber(v)

@@ -17,7 +17,7 @@ func formatSample(g Gate, s Sample) string {
 	if len(s.Values) == 0 {
 		return "no data"
 	}
-	out := g.Metric.Format(s.Median)
+	out := g.metric.format(s.Median)
 	if !math.IsNaN(s.Spread) {
 		out += " ±" + formatNumber(s.Spread*100) + "%"
 	}
@@ -29,7 +29,7 @@ func formatDelta(r Row) string {
 	if r.Gate.Relative {
 		return formatPercent(r.Delta)
 	}
-	return formatSigned(r.Gate.Metric, r.AbsDelta)
+	return formatSigned(r.Gate.metric, r.AbsDelta)
 }
 
 func formatPercent(f float64) string {
@@ -43,11 +43,11 @@ func formatPercent(f float64) string {
 	return s
 }
 
-func formatSigned(m Metric, v float64) string {
+func formatSigned(m metric, v float64) string {
 	if math.IsNaN(v) {
 		return "n/a"
 	}
-	if m.Kind == KindFraction {
+	if m.Kind == kindFraction {
 		// Absolute fractions are percentage points.
 		s := formatNumber(v*100) + "pp"
 		if v >= 0 {
@@ -55,7 +55,7 @@ func formatSigned(m Metric, v float64) string {
 		}
 		return s
 	}
-	s := m.Format(v)
+	s := m.format(v)
 	if v >= 0 {
 		s = "+" + s
 	}
@@ -69,7 +69,7 @@ func formatCI(r Row) string {
 	if r.Gate.Relative {
 		return "[" + formatPercent(r.CILow) + ", " + formatPercent(r.CIHigh) + "]"
 	}
-	return "[" + formatSigned(r.Gate.Metric, r.CILow) + ", " + formatSigned(r.Gate.Metric, r.CIHigh) + "]"
+	return "[" + formatSigned(r.Gate.metric, r.CILow) + ", " + formatSigned(r.Gate.metric, r.CIHigh) + "]"
 }
 
 func formatP(r Row) string {
@@ -83,30 +83,36 @@ func formatN(r Row) string {
 	return fmt.Sprintf("n=%d+%d", len(r.Base.Values), len(r.New.Values))
 }
 
-// Summary returns a one-line verdict: "FAIL: 2 regressions, 1 missing in 12
-// checks" or "ok: 12 checks, 1 improvement".
+// Summary returns a one-line verdict: "FAIL: 12 checks, 2 regressions,
+// 1 missing" or "ok: 12 checks, 1 improvement, 2 regressions not failing
+// (too few repeats)".
 func (c *Comparison) Summary() string {
-	reg, miss, imp := c.Count(StatusRegression), 0, c.Count(StatusImprovement)
+	var failing, soft, miss, low int
 	for _, r := range c.Rows {
-		if r.Status == StatusMissing && !r.Pass {
+		switch {
+		case r.Status == StatusRegression && r.Pass:
+			soft++
+		case r.Status == StatusRegression:
+			failing++
+		case r.Status == StatusMissing && !r.Pass:
 			miss++
 		}
-	}
-	low := 0
-	for _, r := range c.Rows {
 		if r.LowConfidence {
 			low++
 		}
 	}
 	var parts []string
-	if reg > 0 {
-		parts = append(parts, plural(reg, "regression"))
+	if failing > 0 {
+		parts = append(parts, plural(failing, "regression"))
 	}
 	if miss > 0 {
 		parts = append(parts, fmt.Sprintf("%d missing", miss))
 	}
-	if imp > 0 {
+	if imp := c.Count(StatusImprovement); imp > 0 {
 		parts = append(parts, plural(imp, "improvement"))
+	}
+	if soft > 0 {
+		parts = append(parts, plural(soft, "regression")+" not failing (too few repeats)")
 	}
 	if low > 0 {
 		parts = append(parts, fmt.Sprintf("%d low confidence", low))
@@ -120,6 +126,16 @@ func (c *Comparison) Summary() string {
 		s += ", " + strings.Join(parts, ", ")
 	}
 	return s
+}
+
+// Change describes the row's numbers in one phrase: "12.3ms → 15.1ms
+// (+22.8%, p=0.008, n=5+5)", or the verdict when a side has no data.
+func (r Row) Change() string {
+	if len(r.Base.Values) == 0 || len(r.New.Values) == 0 {
+		return r.Verdict()
+	}
+	return fmt.Sprintf("%s → %s (%s, %s, %s)", formatSample(r.Gate, r.Base), formatSample(r.Gate, r.New),
+		formatDelta(r), formatP(r), formatN(r))
 }
 
 func plural(n int, word string) string {
@@ -154,24 +170,11 @@ func WriteText(w io.Writer, c *Comparison) error {
 			fmt.Fprintf(&b, "note: %s %s: %s\n", r.Cell, r.Gate, r.Note)
 		}
 	}
-	if lowConfidence(c) {
-		n := RepeatsFor(c.Alpha)
-		fmt.Fprintf(&b, "low confidence: too few repeats for the Mann–Whitney test at α=%g (need %d+%d repeats); the gate was applied to the median alone\n", c.Alpha, n, n)
-	}
 	fmt.Fprintf(&b, "%s\n", c.Summary())
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("gates: writing comparison: %w", err)
 	}
 	return nil
-}
-
-func lowConfidence(c *Comparison) bool {
-	for _, r := range c.Rows {
-		if r.LowConfidence {
-			return true
-		}
-	}
-	return false
 }
 
 // mdEscape makes s safe inside a Markdown table cell.
@@ -210,7 +213,7 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 			mdEscape(formatSample(r.Gate, r.Base)), mdEscape(formatSample(r.Gate, r.New)), mdEscape(formatDelta(r)),
 			mdEscape(formatCI(r)), formatP(r), formatN(r), verdict)
 	}
-	if len(c.Warnings) > 0 || hasNotes(c) || lowConfidence(c) {
+	if len(c.Warnings) > 0 || hasNotes(c) {
 		b.WriteString("\n")
 	}
 	for _, wn := range c.Warnings {
@@ -220,10 +223,6 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 		if r.Note != "" {
 			fmt.Fprintf(&b, "- %s %s: %s\n", mdEscape(r.Cell), mdEscape(r.Gate.Text), mdEscape(r.Note))
 		}
-	}
-	if lowConfidence(c) {
-		n := RepeatsFor(c.Alpha)
-		fmt.Fprintf(&b, "- *low confidence*: too few repeats for the Mann–Whitney test at α = %g (need %d+%d); the gate was applied to the median alone.\n", c.Alpha, n, n)
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("gates: writing markdown: %w", err)
@@ -240,101 +239,78 @@ func hasNotes(c *Comparison) bool {
 	return false
 }
 
-// JUnitSuites is the root of a JUnit XML report, in the common shape CI
+// junitSuites is the root of a JUnit XML report, in the common shape CI
 // systems read (testsuites > testsuite > testcase > failure | skipped).
-type JUnitSuites struct {
+type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
 	Skipped  int          `xml:"skipped,attr"`
-	Suites   []JUnitSuite `xml:"testsuite"`
+	Suites   []junitSuite `xml:"testsuite"`
 }
 
-// JUnitSuite is one testsuite: the gates of one cell.
-type JUnitSuite struct {
+// junitSuite is one testsuite: the gates of one cell.
+type junitSuite struct {
 	Name       string          `xml:"name,attr"`
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
 	Errors     int             `xml:"errors,attr"`
 	Skipped    int             `xml:"skipped,attr"`
-	Properties *JUnitProps     `xml:"properties,omitempty"`
-	Cases      []JUnitTestCase `xml:"testcase"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
 }
 
-// JUnitProps holds testsuite properties.
-type JUnitProps struct {
-	Props []JUnitProperty `xml:"property"`
-}
-
-// JUnitProperty is one name/value property.
-type JUnitProperty struct {
+// junitProperty is one name/value property of a testsuite.
+type junitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
 }
 
-// JUnitTestCase is one cell × gate.
-type JUnitTestCase struct {
+// junitCase is one cell × gate. Failure carries the numbers (Message) and
+// the full row (Text); Skipped a missing cell allowed by AllowMissing.
+type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
-	Failure   *JUnitFailure `xml:"failure,omitempty"`
-	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
-// JUnitFailure marks a failed test case; Message carries the numbers and
-// Text the full row.
-type JUnitFailure struct {
+type junitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
 	Text    string `xml:",chardata"`
 }
 
-// JUnitSkipped marks a test case that was not checked (a missing cell
-// allowed by --allow-missing).
-type JUnitSkipped struct {
+type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// JUnit returns the comparison as JUnit test suites: one testsuite per cell,
+// junit returns the comparison as JUnit test suites: one testsuite per cell,
 // one testcase per gate, a failure for each row that did not pass.
-func (c *Comparison) JUnit() JUnitSuites {
-	root := JUnitSuites{Name: "grpcbench compare"}
+func (c *Comparison) junit() junitSuites {
+	root := junitSuites{Name: "grpcbench compare"}
 	idx := map[string]int{}
 	for _, r := range c.Rows {
 		i, ok := idx[r.Cell]
 		if !ok {
 			i = len(root.Suites)
 			idx[r.Cell] = i
-			root.Suites = append(root.Suites, JUnitSuite{Name: "grpcbench compare " + r.Cell, Properties: &JUnitProps{Props: []JUnitProperty{
+			root.Suites = append(root.Suites, junitSuite{Name: "grpcbench compare " + r.Cell, Properties: []junitProperty{
 				{Name: "cell", Value: r.Cell}, {Name: "alpha", Value: fmt.Sprint(c.Alpha)},
 				{Name: "base", Value: c.Base}, {Name: "new", Value: c.New},
-			}}})
+			}})
 		}
 		s := &root.Suites[i]
-		detail := fmt.Sprintf("cell %s gate %s: base %s, new %s, delta %s, 95%% CI %s, %s, %s, verdict %s",
-			r.Cell, r.Gate, formatSample(r.Gate, r.Base), formatSample(r.Gate, r.New), formatDelta(r), formatCI(r),
-			formatP(r), formatN(r), r.Verdict())
-		if r.Note != "" {
-			detail += "; " + r.Note
-		}
-		tc := JUnitTestCase{Name: r.Gate.Text, Classname: "grpcbench.compare." + r.Cell, Time: "0", SystemOut: detail}
+		tc := junitRow(r)
 		switch {
-		case !r.Pass:
-			typ := "regression"
-			msg := fmt.Sprintf("%s %s: %s → %s (%s, gate %s, %s, %s)", r.Gate.Metric.Name, r.Verdict(),
-				formatSample(r.Gate, r.Base), formatSample(r.Gate, r.New), formatDelta(r), r.Gate, formatP(r), formatN(r))
-			if r.Status == StatusMissing {
-				typ = "missing"
-				msg = "missing: " + r.Note
-			}
-			tc.Failure = &JUnitFailure{Message: msg, Type: typ, Text: detail}
+		case tc.Failure != nil:
 			s.Failures++
 			root.Failures++
-		case r.Status == StatusMissing:
-			tc.Skipped = &JUnitSkipped{Message: "missing (allowed): " + r.Note}
+		case tc.Skipped != nil:
 			s.Skipped++
 			root.Skipped++
 		}
@@ -345,61 +321,45 @@ func (c *Comparison) JUnit() JUnitSuites {
 	return root
 }
 
-// WriteJUnit writes the comparison as JUnit XML (see [Comparison.JUnit]).
-func WriteJUnit(w io.Writer, c *Comparison) error {
-	return writeJUnit(w, c.JUnit())
+// junitRow returns the test case of one row.
+func junitRow(r Row) junitCase {
+	detail := fmt.Sprintf("cell %s gate %s: base %s, new %s, delta %s, 95%% CI %s, %s, %s, verdict %s",
+		r.Cell, r.Gate, formatSample(r.Gate, r.Base), formatSample(r.Gate, r.New), formatDelta(r), formatCI(r),
+		formatP(r), formatN(r), r.Verdict())
+	if r.Note != "" {
+		detail += "; " + r.Note
+	}
+	tc := junitCase{Name: r.Gate.Text, Classname: "grpcbench.compare." + r.Cell, Time: "0", SystemOut: detail}
+	switch {
+	case !r.Pass:
+		typ := "regression"
+		msg := fmt.Sprintf("%s %s: %s (gate %s)", r.Gate.metric.Name, r.Verdict(), r.Change(), r.Gate)
+		if r.Status == StatusMissing {
+			typ = "missing"
+			msg = "missing: " + r.Note
+		}
+		tc.Failure = &junitFailure{Message: msg, Type: typ, Text: detail}
+	case r.Status == StatusMissing:
+		tc.Skipped = &junitSkipped{Message: "missing (allowed): " + r.Note}
+	}
+	return tc
 }
 
-func writeJUnit(w io.Writer, s JUnitSuites) error {
+// WriteJUnit writes the comparison as JUnit XML, the shape CI systems read:
+// one testsuite per cell, one testcase per gate, a failure for each row
+// that did not pass and a skipped case for a missing cell allowed by
+// AllowMissing.
+func WriteJUnit(w io.Writer, c *Comparison) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("gates: writing JUnit: %w", err)
 	}
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(c.junit()); err != nil {
 		return fmt.Errorf("gates: writing JUnit: %w", err)
 	}
 	if _, err := io.WriteString(w, "\n"); err != nil {
 		return fmt.Errorf("gates: writing JUnit: %w", err)
 	}
 	return nil
-}
-
-// VerdictsJUnit returns threshold verdicts as JUnit test suites: one
-// testsuite per cell, one testcase per check.
-func VerdictsJUnit(vs []Verdict) JUnitSuites {
-	root := JUnitSuites{Name: "grpcbench thresholds"}
-	idx := map[string]int{}
-	for _, v := range vs {
-		i, ok := idx[v.Cell]
-		if !ok {
-			i = len(root.Suites)
-			idx[v.Cell] = i
-			root.Suites = append(root.Suites, JUnitSuite{Name: "grpcbench thresholds " + v.Cell})
-		}
-		s := &root.Suites[i]
-		name := v.Metric + " " + v.Expr
-		if v.Method != "" {
-			name = v.Method + " " + name
-		}
-		tc := JUnitTestCase{Name: name, Classname: "grpcbench.thresholds." + v.Cell, Time: "0"}
-		if !v.Pass {
-			msg := fmt.Sprintf("%s = %s, want %s", v.Metric, v.Display, v.Expr)
-			if v.Note != "" {
-				msg += " (" + v.Note + ")"
-			}
-			tc.Failure = &JUnitFailure{Message: msg, Type: "threshold", Text: msg}
-			s.Failures++
-			root.Failures++
-		}
-		s.Tests++
-		root.Tests++
-		s.Cases = append(s.Cases, tc)
-	}
-	return root
-}
-
-// WriteVerdictsJUnit writes threshold verdicts as JUnit XML.
-func WriteVerdictsJUnit(w io.Writer, vs []Verdict) error {
-	return writeJUnit(w, VerdictsJUnit(vs))
 }

@@ -11,25 +11,11 @@ import (
 )
 
 // CellRef names a cell a selector may match: its ID and matrix coordinates.
-// The scenario loader builds them from the expanded matrix; [CellRefs]
-// builds them from a run.
+// The scenario loader builds them from the expanded matrix for
+// [Thresholds.Validate].
 type CellRef struct {
 	ID     string
 	Params []results.Param
-}
-
-// CellRefs returns a CellRef for every cell of run.
-func CellRefs(run *results.Run) []CellRef {
-	if run == nil {
-		return nil
-	}
-	out := make([]CellRef, 0, len(run.Cells))
-	for _, c := range run.Cells {
-		if c != nil {
-			out = append(out, CellRef{ID: c.ID, Params: c.Params})
-		}
-	}
-	return out
 }
 
 // BaseID returns a cell ID without its "#repeat" suffix: the key that groups
@@ -45,7 +31,7 @@ func BaseID(id string) string {
 	return id[:i]
 }
 
-// Selector chooses cells. Its grammar is
+// selector chooses cells. Its grammar is
 //
 //	selector = "*" | id | cond { "," cond }
 //	cond     = path ( "=" | "!=" ) value
@@ -58,8 +44,7 @@ func BaseID(id string) string {
 // "#repeat" suffix (every repeat), or exactly when it has one ("x#1").
 //
 // A rule's cells may list several selectors; a cell matches when any does.
-type Selector struct {
-	text  string
+type selector struct {
 	all   bool
 	id    string
 	conds []cond
@@ -71,13 +56,10 @@ type cond struct {
 	value string
 }
 
-// String returns the selector as written.
-func (s Selector) String() string { return s.text }
-
-// ParseSelector parses a selector against the run's matrix dimensions.
-func ParseSelector(text string, dims []string) (Selector, error) {
+// parseSelector parses a selector against the run's matrix dimensions.
+func parseSelector(text string, dims []string) (selector, error) {
 	t := strings.TrimSpace(text)
-	s := Selector{text: t}
+	var s selector
 	switch {
 	case t == "":
 		return s, errors.New("empty selector")
@@ -107,7 +89,7 @@ func ParseSelector(text string, dims []string) (Selector, error) {
 		s.conds = append(s.conds, cond{dim: dim, neg: neg, value: value})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Selector{}, err
+		return selector{}, err
 	}
 	return s, nil
 }
@@ -136,8 +118,8 @@ func resolveDim(path string, dims []string) (string, error) {
 	return "", fmt.Errorf("%q is ambiguous: it names %s", path, strings.Join(found, " and "))
 }
 
-// Match reports whether the selector chooses the cell.
-func (s Selector) Match(c CellRef) bool {
+// match reports whether the selector chooses the cell.
+func (s selector) match(c CellRef) bool {
 	switch {
 	case s.all:
 		return true

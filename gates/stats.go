@@ -191,22 +191,16 @@ func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return medianInPlace(slices.Clone(xs))
 }
 
-// BootstrapMedianDelta returns a percentile bootstrap confidence interval at
+// bootstrapMedianDelta returns a percentile bootstrap confidence interval at
 // level conf (e.g. 0.95) of the difference of medians median(y) − median(x),
 // or of the relative difference median(y)/median(x) − 1 when relative is
 // set. Each of the iters rounds resamples x and y with replacement using
 // rng. Rounds whose base median is 0 are skipped in relative mode; NaN
 // bounds are returned when no round could be used or a sample is empty.
-func BootstrapMedianDelta(rng *rand.Rand, x, y []float64, relative bool, iters int, conf float64) (lo, hi float64) {
+func bootstrapMedianDelta(rng *rand.Rand, x, y []float64, relative bool, iters int, conf float64) (lo, hi float64) {
 	if len(x) == 0 || len(y) == 0 || iters <= 0 {
 		return math.NaN(), math.NaN()
 	}
@@ -238,6 +232,7 @@ func BootstrapMedianDelta(rng *rand.Rand, x, y []float64, relative bool, iters i
 	return quantileSorted(deltas, a), quantileSorted(deltas, 1-a)
 }
 
+// medianInPlace sorts s (not empty) and returns its median.
 func medianInPlace(s []float64) float64 {
 	slices.Sort(s)
 	n := len(s)

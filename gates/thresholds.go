@@ -9,7 +9,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/field"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
-	"github.com/grpcbench/grpcbench/proto/userpb"
+	"github.com/grpcbench/grpcbench/results"
 )
 
 // Thresholds are absolute limits a run must meet, from a scenario's
@@ -24,11 +24,15 @@ import (
 //	  - {cells: "pool.size=4", method: GetUser, p99: "< 100ms"}
 //	  - {cells: ["pool.size=1", "lb.policy=pick_first"], retries_per_call: "< 0.2"}
 //
-// In a rule, `cells` is a [Selector] or a list of them (any may match;
-// absent means every cell), `method` a UserService method short name
-// (absent means all methods aggregated), and every other key a metric name
-// (see [Metric]) with an expression (see [ParseExpr]). Quote expressions
-// that start with ">" — YAML reads a bare > as a folded block.
+// In a rule, `cells` is a selector or a list of them (any may match;
+// absent means every cell), `method` a method of the scenario (absent
+// means all methods aggregated), and every other key a metric name with an
+// expression. Quote expressions that start with ">" — YAML reads a bare >
+// as a folded block. The package documentation gives the grammars.
+//
+// A method is named in full without the leading slash
+// ("grpcbench.user.v1.UserService/GetUser"), or by a short form that names
+// one method of the scenario only: "GetUser" or "UserService/GetUser".
 //
 // A threshold applies to every repeat of a matching cell separately.
 type Thresholds struct {
@@ -44,7 +48,8 @@ type Thresholds struct {
 type Rule struct {
 	// Cells are selectors; empty means every cell.
 	Cells []string
-	// Method is a method short name ("GetUser"); empty means all methods.
+	// Method selects one method ("GetUser", "UserService/GetUser" or the
+	// full name; see [results.MatchMethod]); empty means all methods.
 	Method string
 	// Checks are metric: expression pairs in file order.
 	Checks []Check
@@ -129,7 +134,7 @@ func decodeRule(n *yaml.Node, path string) (Rule, error) {
 		case k.Value == "method":
 			r.methodLine = v.Line
 			if v.Kind != yaml.ScalarNode {
-				errs = append(errs, shapeErr(v, p, "expected a method name such as GetUser"))
+				errs = append(errs, shapeErr(v, p, "expected a method name such as GetUser or UserService/GetUser"))
 				continue
 			}
 			r.Method = v.Value
@@ -198,37 +203,18 @@ func (t Thresholds) Empty() bool {
 	return true
 }
 
-// Methods are the UserService method short names a rule may name.
-func Methods() []string {
-	var out []string
-	for _, m := range userpb.UserService_ServiceDesc.Methods {
-		out = append(out, m.MethodName)
-	}
-	for _, s := range userpb.UserService_ServiceDesc.Streams {
-		out = append(out, s.StreamName)
-	}
-	return out
-}
-
-func knownMethod(name string) bool {
-	for _, m := range Methods() {
-		if m == name {
-			return true
-		}
-	}
-	return false
-}
-
 // Validate checks every rule against the run to come: dims are the
-// scenario's matrix paths and cells the cells it will run. It reports, as
-// errors.Join of *field.Error with paths relative to the thresholds
-// value ("p99", "[2].cells"), every unknown metric, malformed expression,
-// unknown method, metric that cannot be asked of one method, and selector
-// that matches no cell:
+// scenario's matrix paths, cells the cells it will run and methods the full
+// names of the methods it will call ("grpcbench.user.v1.UserService/GetUser").
+// It reports, as errors.Join of *field.Error with paths relative to the
+// thresholds value ("p99", "[2].cells"), every unknown metric, malformed
+// expression, unknown or ambiguous method, metric that cannot be asked of
+// one method, and selector that matches no cell:
 //
 //	p99: malformed expression "<< 1": bad value "< 1" ...
 //	[2].cells: selector "pool.size=9" matches no cell
-func (t Thresholds) Validate(dims []string, cells []CellRef) error {
+//	[1].method: method "Get" is ambiguous: it names a.v1.S/Get and b.v1.T/Get
+func (t Thresholds) Validate(dims []string, cells []CellRef, methods []string) error {
 	var errs []error
 	for i, r := range t.Rules {
 		rp := t.rulePath("", i)
@@ -240,7 +226,7 @@ func (t Thresholds) Validate(dims []string, cells []CellRef) error {
 			if len(r.Cells) > 1 {
 				sp = field.Join(sp, "["+strconv.Itoa(j)+"]")
 			}
-			s, err := ParseSelector(sel, dims)
+			s, err := parseSelector(sel, dims)
 			if err != nil {
 				errs = append(errs, field.Errorf(sp, "%v", err))
 				continue
@@ -249,13 +235,15 @@ func (t Thresholds) Validate(dims []string, cells []CellRef) error {
 				errs = append(errs, field.Errorf(sp, "selector %q matches no cell", sel))
 			}
 		}
-		if r.Method != "" && !knownMethod(r.Method) {
-			errs = append(errs, field.Errorf(field.Join(rp, "method"), "unknown method %q (want one of %v)", r.Method, Methods()))
+		if r.Method != "" {
+			if _, err := results.MatchMethod(r.Method, methods); err != nil {
+				errs = append(errs, field.Errorf(field.Join(rp, "method"), "%v", err))
+			}
 		}
 		seen := map[string]bool{}
 		for _, c := range r.Checks {
 			cp := field.Join(rp, c.Metric)
-			m, err := ParseMetric(c.Metric)
+			m, err := parseMetric(c.Metric)
 			if err != nil {
 				errs = append(errs, field.Errorf(cp, "%v", err))
 				continue
@@ -267,7 +255,7 @@ func (t Thresholds) Validate(dims []string, cells []CellRef) error {
 			if m.PerCell && r.Method != "" {
 				errs = append(errs, field.Errorf(cp, "%s describes the whole cell: put it in a rule without method", m.Name))
 			}
-			if _, err := ParseExpr(m, c.Expr); err != nil {
+			if _, err := parseExpr(m, c.Expr); err != nil {
 				errs = append(errs, field.Errorf(cp, "%v", err))
 			}
 		}
@@ -275,9 +263,9 @@ func (t Thresholds) Validate(dims []string, cells []CellRef) error {
 	return errors.Join(errs...)
 }
 
-func matchesAny(s Selector, cells []CellRef) bool {
+func matchesAny(s selector, cells []CellRef) bool {
 	for _, c := range cells {
-		if s.Match(c) {
+		if s.match(c) {
 			return true
 		}
 	}

@@ -19,7 +19,10 @@ type scenario struct {
 }
 
 var (
-	testDims  = []string{"client.pool.size", "client.lb.policy"}
+	testDims = []string{"client.pool.size", "client.lb.policy"}
+	// testMethods are the scenario's methods; "Delete" is in two services.
+	testMethods = []string{getUser, listUsers, "grpcbench.user.v1.UserService/SyncUsers",
+		"grpcbench.user.v1.UserService/Delete", "grpcbench.admin.v1.AdminService/Delete"}
 	testCells = func() []gates.CellRef {
 		var out []gates.CellRef
 		for _, size := range []string{"1", "4"} {
@@ -53,7 +56,7 @@ func load(t *testing.T, src string) (scenario, error) {
 	for k, v := range sc.Thresholds.Positions("thresholds") {
 		pos[k] = v
 	}
-	return sc, pos.Locate("s.yaml", field.Prefix("thresholds", sc.Thresholds.Validate(testDims, testCells)))
+	return sc, pos.Locate("s.yaml", field.Prefix("thresholds", sc.Thresholds.Validate(testDims, testCells, testMethods)))
 }
 
 func TestThresholdsGrammar(t *testing.T) {
@@ -139,7 +142,10 @@ func TestThresholdsErrors(t *testing.T) {
 		{"second selector of list", "thresholds:\n  - cells: [\"pool.size=4\", \"nosuchcell\"]\n    p99: \"< 1s\"\n",
 			[]string{`s.yaml:2: thresholds[0].cells[1]: selector "nosuchcell" matches no cell`}},
 		{"malformed selector", "thresholds:\n  - {cells: \"pool.size=\", p99: \"< 1s\"}\n", []string{`thresholds[0].cells: selector "pool.size=": malformed condition`}},
-		{"unknown method", "thresholds:\n  - {method: GetUsers, p99: \"< 1s\"}\n", []string{`s.yaml:2: thresholds[0].method: unknown method "GetUsers"`}},
+		{"unknown method", "thresholds:\n  - {method: GetUsers, p99: \"< 1s\"}\n", []string{`s.yaml:2: thresholds[0].method: unknown method "GetUsers" (methods: grpcbench.user.v1.UserService/GetUser, `}},
+		{"ambiguous method", "thresholds:\n  - {method: Delete, p99: \"< 1s\"}\n",
+			[]string{`s.yaml:2: thresholds[0].method: method "Delete" is ambiguous: it names grpcbench.user.v1.UserService/Delete and grpcbench.admin.v1.AdminService/Delete`}},
+		{"leading slash", "thresholds:\n  - {method: /grpcbench.user.v1.UserService/GetUser, p99: \"< 1s\"}\n", []string{`thresholds[0].method: unknown method "/grpcbench.user.v1.UserService/GetUser"`}},
 		{"per-cell metric with method", "thresholds:\n  - method: GetUser\n    breaker_trips: \"== 0\"\n",
 			[]string{`s.yaml:3: thresholds[0].breaker_trips: breaker_trips describes the whole cell`}},
 		{"rule without checks", "thresholds:\n  - {cells: \"*\"}\n", []string{`s.yaml:2: thresholds[0]: rule checks no metric`}},

@@ -4,74 +4,28 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/results"
 )
 
-// cellView is one cell of one run as the report shows it.
+// cellView is one cell of one run as the charts show it.
 type cellView struct {
 	run      int    // index of the run
 	runLabel string // label of the run
 	cell     *results.Cell
-	label    string // short label for charts
+	row      *SummaryRow // the cell's row of the summary
+	label    string      // short label for charts
 	color    color.RGBA
 	latency  *results.Histogram // all methods, response time
 	service  *results.Histogram // all methods, service time
 	calls    int64
-	errors   int64
 	codes    map[string]int64
-	// Summary figures; NaN when not applicable.
-	rate, p50, p90, p99, p999, max float64 // calls/s and ms
-	errRate, retriesPerCall        float64
-	trips                          float64
-	achieved                       float64 // achieved / target rate
-}
-
-// allStats returns the aggregate statistics of c: c.All, or the sum of its
-// methods when All is missing.
-func allStats(c *results.Cell) *results.MethodStats {
-	if c.All != nil {
-		return c.All
-	}
-	all := &results.MethodStats{}
-	names := make([]string, 0, len(c.Methods))
-	for n := range c.Methods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		m := c.Methods[n]
-		if m == nil {
-			continue
-		}
-		all.Calls += m.Calls
-		all.Errors += m.Errors
-		for k, v := range m.Codes {
-			if all.Codes == nil {
-				all.Codes = map[string]int64{}
-			}
-			all.Codes[k] += v
-		}
-		all.Latency = mergeInto(all.Latency, m.Latency)
-		all.Service = mergeInto(all.Service, m.Service)
-	}
-	return all
-}
-
-// mergeInto adds src to dst (allocating dst when nil) and returns dst.
-func mergeInto(dst, src *results.Histogram) *results.Histogram {
-	if src == nil {
-		return dst
-	}
-	if dst == nil {
-		return src.Clone()
-	}
-	dst.Merge(src)
-	return dst
+	p99      float64 // ms; NaN without calls
 }
 
 // ms converts a duration to milliseconds.
@@ -135,89 +89,63 @@ func shortNames(dims []string) map[string]string {
 	}
 }
 
-// buildCells flattens the runs into cell views with labels, colours and
-// summary figures.
-func buildCells(runs []*results.Run, labels []string) []*cellView {
+// buildCells flattens the runs into cell views with labels and colours,
+// each pointing at its row of sum (in the same order).
+func buildCells(runs []*results.Run, labels []string, sum *Summary) []*cellView {
 	var out []*cellView
 	multi := len(runs) > 1
-	for ri, r := range runs {
-		short := shortNames(r.Dimensions)
-		repeats := false
-		for _, c := range r.Cells {
-			if c != nil && c.Repeat > 0 {
-				repeats = true
-			}
+	for i := range sum.Rows {
+		r := &sum.Rows[i]
+		c := r.Cell
+		v := &cellView{run: r.Run, runLabel: labels[r.Run], cell: c, row: r, color: colorAt(len(out)), p99: math.NaN()}
+		v.label = cellLabel(runs[r.Run], c)
+		if multi {
+			v.label = labels[r.Run] + ": " + v.label
 		}
-		for _, c := range r.Cells {
-			if c == nil {
-				continue
-			}
-			v := &cellView{run: ri, runLabel: labels[ri], cell: c, color: colorAt(len(out))}
-			var parts []string
-			for _, p := range c.Params {
-				name := short[p.Path]
-				if name == "" {
-					name = p.Path
-				}
-				parts = append(parts, name+"="+p.Value)
-			}
-			v.label = strings.Join(parts, " ")
-			if v.label == "" {
-				v.label = c.ID
-			} else if repeats {
-				v.label += " #" + strconv.Itoa(c.Repeat)
-			}
-			if multi {
-				v.label = labels[ri] + ": " + v.label
-			}
-			all := allStats(c)
+		if all := c.Aggregate(); all != nil {
 			v.latency, v.service = all.Latency, all.Service
-			v.calls, v.errors, v.codes = all.Calls, all.Errors, all.Codes
-			v.summarise()
-			out = append(out, v)
+			v.calls, v.codes = all.Calls, all.Codes
 		}
+		if v.latency.Count() > 0 {
+			v.p99 = ms(v.latency.Quantile(0.99))
+		}
+		out = append(out, v)
 	}
 	return out
 }
 
-// summarise fills the summary figures of v.
-func (v *cellView) summarise() {
-	c := v.cell
-	nan := math.NaN()
-	v.rate = c.Rate()
-	if c.Duration <= 0 {
-		v.rate = nan
-	}
-	v.p50, v.p90, v.p99, v.p999, v.max = nan, nan, nan, nan, nan
-	if v.latency.Count() > 0 {
-		q := v.latency.Quantiles(0.5, 0.9, 0.99, 0.999)
-		v.p50, v.p90, v.p99, v.p999 = ms(q[0]), ms(q[1]), ms(q[2]), ms(q[3])
-		v.max = ms(v.latency.Max())
-	}
-	v.errRate = nan
-	if v.calls > 0 {
-		v.errRate = float64(v.errors) / float64(v.calls)
-	}
-	v.retriesPerCall = nan
-	if c.Retry.Calls > 0 {
-		v.retriesPerCall = c.Retry.RetriesPerCall()
-	}
-	v.trips = float64(c.Breaker.Trips)
-	v.achieved = nan
-	if c.Load.TargetRate > 0 {
-		achieved := c.Load.AchievedRate
-		if achieved == 0 && c.Duration > 0 {
-			achieved = c.Rate()
+// cellLabel names a cell by its params' short names ("size=4
+// policy=round_robin"), with its repeat suffix ("#2") when the run has
+// repeats; the ID when it has no params.
+func cellLabel(run *results.Run, c *results.Cell) string {
+	short := shortNames(run.Dimensions)
+	var parts []string
+	for _, p := range c.Params {
+		name := short[p.Path]
+		if name == "" {
+			name = p.Path
 		}
-		v.achieved = achieved / c.Load.TargetRate
+		parts = append(parts, name+"="+p.Value)
 	}
+	if len(parts) == 0 {
+		return c.ID
+	}
+	label := strings.Join(parts, " ")
+	repeats := false
+	for _, o := range run.Cells {
+		repeats = repeats || (o != nil && o != c && gates.BaseID(o.ID) == gates.BaseID(c.ID))
+	}
+	if i := strings.LastIndexByte(c.ID, '#'); repeats && i >= 0 {
+		label += " " + c.ID[i:]
+	}
+	return label
 }
 
 // featured picks at most n cells with calls for charts that cannot show
-// every cell: when there are more, the n/2 with the lowest p99 (the
-// winners) and the rest with the highest (the losers), in report order.
-// It also returns a description of the choice ("" when every cell is
-// shown).
+// every cell: when there are more, the n/2 with the lowest p99 among the
+// comparable (unflagged) cells (the winners) and the rest with the highest
+// (the losers), in report order. It also returns a description of the
+// choice ("" when every cell is shown).
 func featured(cells []*cellView, n int) ([]*cellView, string) {
 	var with []*cellView
 	for _, c := range cells {
@@ -228,14 +156,24 @@ func featured(cells []*cellView, n int) ([]*cellView, string) {
 	if len(with) <= n {
 		return with, ""
 	}
-	byP99 := append([]*cellView(nil), with...)
-	sort.SliceStable(byP99, func(i, j int) bool { return byP99[i].p99 < byP99[j].p99 })
+	// Winners: lowest p99, comparable cells first.
+	byP99 := slices.Clone(with)
+	sort.SliceStable(byP99, func(i, j int) bool {
+		fi, fj := byP99[i].flagged(), byP99[j].flagged()
+		if fi != fj {
+			return !fi
+		}
+		return byP99[i].p99 < byP99[j].p99
+	})
 	best := (n + 1) / 2
 	pick := map[*cellView]bool{}
 	for _, c := range byP99[:best] {
 		pick[c] = true
 	}
-	for _, c := range byP99[len(byP99)-(n-best):] {
+	// Losers: highest p99 of the rest.
+	rest := slices.DeleteFunc(slices.Clone(with), func(c *cellView) bool { return pick[c] })
+	sort.SliceStable(rest, func(i, j int) bool { return rest[i].p99 > rest[j].p99 })
+	for _, c := range rest[:n-best] {
 		pick[c] = true
 	}
 	var out []*cellView
@@ -244,5 +182,8 @@ func featured(cells []*cellView, n int) ([]*cellView, string) {
 			out = append(out, c)
 		}
 	}
-	return out, fmt.Sprintf("%d of %d cells: the %d lowest and %d highest p99", n, len(with), best, n-best)
+	return out, fmt.Sprintf("%d of %d cells: the %d with the lowest p99 among the comparable cells and the %d with the highest", n, len(with), best, n-best)
 }
+
+// flagged reports whether the summary flags the cell as not comparable.
+func (v *cellView) flagged() bool { return v.row != nil && len(v.row.Flags) > 0 }

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"image/png"
 	"math"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -44,8 +43,11 @@ type figure struct {
 	title  string
 	width  int // pixels
 	panelH int // pixels per row of panels
-	plots  [][]*plot.Plot
+	plots  [][]*panel
 	legend []legendItem
+	// cells are the cells drawn in their own colours; no other legend of
+	// the figure may use a colour close to theirs.
+	cells []*cellView
 	// labelCol, for a single row of panels whose first panel carries long
 	// category labels on its y axis, is the width of those labels: the
 	// first panel is widened by it so that every data area has the same
@@ -157,7 +159,16 @@ func (f *figure) render() (c chart, err error) {
 // drawGrid draws the panels aligned in a grid.
 func (f *figure) drawGrid(area draw.Canvas) {
 	tiles := draw.Tiles{Rows: len(f.plots), Cols: len(f.plots[0]), PadTop: 4, PadBottom: 4, PadLeft: 6, PadRight: 12, PadX: 16, PadY: 10}
-	canvases := plot.Align(f.plots, tiles, area)
+	grid := make([][]*plot.Plot, len(f.plots))
+	for i, row := range f.plots {
+		grid[i] = make([]*plot.Plot, len(row))
+		for j, p := range row {
+			if p != nil {
+				grid[i][j] = p.Plot
+			}
+		}
+	}
+	canvases := plot.Align(grid, tiles, area)
 	for i, row := range f.plots {
 		for j, p := range row {
 			if p != nil {
@@ -191,10 +202,27 @@ func (f *figure) drawRow(area draw.Canvas) {
 	}
 }
 
+// panel is one plot of a figure. It records what is drawn on it, so that
+// tests can check that its axes cover the data.
+type panel struct {
+	*plot.Plot
+	data []plot.DataRanger
+}
+
+// Add adds plotters to the panel (shadowing plot.Plot.Add to record them).
+func (p *panel) Add(ps ...plot.Plotter) {
+	for _, x := range ps {
+		if dr, ok := x.(plot.DataRanger); ok {
+			p.data = append(p.data, dr)
+		}
+	}
+	p.Plot.Add(ps...)
+}
+
 // newPlot returns a panel with the report's fonts, a light grid and the
 // given titles.
-func newPlot(title, xlabel, ylabel string) *plot.Plot {
-	p := plot.New()
+func newPlot(title, xlabel, ylabel string) *panel {
+	p := &panel{Plot: plot.New()}
 	p.Title.Text = title
 	p.Title.TextStyle.Font.Size = panelSize
 	p.X.Label.Text = xlabel
@@ -261,7 +289,7 @@ func (s shade) Plot(c draw.Canvas, p *plot.Plot) {
 }
 
 // addLine adds a line through xys in style s to p.
-func addLine(p *plot.Plot, xys plotter.XYs, s draw.LineStyle) error {
+func addLine(p *panel, xys plotter.XYs, s draw.LineStyle) error {
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return fmt.Errorf("report: line: %w", err)
@@ -271,57 +299,94 @@ func addLine(p *plot.Plot, xys plotter.XYs, s draw.LineStyle) error {
 	return nil
 }
 
-// minPositiveMs is the smallest latency drawn on a log axis (1 µs).
-const minPositiveMs = 0.001
+// maxPlainSeries is how many series a chart tells apart by colour alone;
+// beyond it every series also gets its own marker shape.
+const maxPlainSeries = 6
 
-// latencyAxis sets p's y axis for latencies in ms between lo and hi: a
-// logarithmic scale when they span more than a factor 30, else linear from
-// zero. It returns whether the scale is logarithmic.
-func latencyAxis(a *plot.Axis, lo, hi float64) bool {
-	if hi <= 0 || math.IsNaN(hi) {
-		a.Min, a.Max = 0, 1
-		return false
-	}
-	lo = max(lo, minPositiveMs)
-	if hi/lo <= 30 {
-		a.Min, a.Max = 0, hi*1.08
-		return false
-	}
-	a.Scale = plot.LogScale{}
-	a.Min, a.Max = lo/1.3, hi*1.3
-	a.Tick.Marker = logTicks{}
-	return true
+// glyphShapes are the marker shapes of series when a chart has more than
+// maxPlainSeries, in order. Dashes are kept for their meaning in each
+// chart (service time, p50), so shapes repeat beyond eight series, always
+// with another colour.
+var glyphShapes = []draw.GlyphDrawer{
+	draw.CircleGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{},
+	draw.RingGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.PlusGlyph{},
 }
 
-// logTicks labels 1, 2 and 5 times each power of ten and marks the other
-// digits.
-type logTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ts []plot.Tick
-	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-		base := math.Pow(10, e)
-		for d := 1; d <= 9; d++ {
-			v := float64(d) * base
-			if v < lo || v > hi {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if d == 1 || d == 2 || d == 5 {
-				t.Label = strconv.FormatFloat(v, 'g', 4, 64)
-			}
-			ts = append(ts, t)
-		}
-	}
-	return ts
+// seriesLook is how one series is drawn: a line style and, when the chart has
+// more than maxPlainSeries series, a marker shape.
+type seriesLook struct {
+	line  draw.LineStyle
+	glyph *draw.GlyphStyle
 }
 
-// nominalTicks labels integer positions 0..len(names)-1 with names.
-func nominalTicks(names []string) plot.ConstantTicks {
-	ts := make(plot.ConstantTicks, len(names))
-	for i, n := range names {
-		ts[i] = plot.Tick{Value: float64(i), Label: n}
+// seriesStyle returns the style of series i of n in colour c.
+func seriesStyle(i, n int, c color.Color) seriesLook {
+	s := seriesLook{line: lineStyle(c, false)}
+	if n <= maxPlainSeries {
+		return s
 	}
-	return ts
+	s.glyph = &draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: glyphShapes[i%len(glyphShapes)]}
+	return s
+}
+
+// thumb is the legend thumbnail of the series.
+func (s seriesLook) thumb() plot.Thumbnailer { return seriesThumb(s) }
+
+// seriesThumb draws a series' line with its marker in the middle.
+type seriesThumb seriesLook
+
+// Thumbnail implements plot.Thumbnailer.
+func (t seriesThumb) Thumbnail(c *draw.Canvas) {
+	y := c.Center().Y
+	c.StrokeLine2(t.line, c.Min.X, y, c.Max.X, y)
+	if t.glyph != nil {
+		c.DrawGlyph(*t.glyph, c.Center())
+	}
+}
+
+// addSeries adds xys drawn as s to p: the line, and markers at a few points
+// (offset by the series index so that markers of overlapping lines do not
+// hide each other).
+func addSeries(p *panel, xys plotter.XYs, s seriesLook, index int) error {
+	if err := addLine(p, xys, s.line); err != nil {
+		return err
+	}
+	if s.glyph == nil || len(xys) == 0 {
+		return nil
+	}
+	const marks = 5
+	step := max(1, len(xys)/marks)
+	var pts plotter.XYs
+	for i := (index * 3) % step; i < len(xys); i += step {
+		pts = append(pts, xys[i])
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return fmt.Errorf("report: markers: %w", err)
+	}
+	sc.GlyphStyle = *s.glyph
+	p.Add(sc)
+	return nil
+}
+
+// message is a plotter that writes a sentence in the middle of a panel.
+type message string
+
+// Plot implements plot.Plotter.
+func (m message) Plot(c draw.Canvas, _ *plot.Plot) {
+	sty := textStyle(labelSize)
+	sty.Color = color.Gray{Y: 0x55}
+	sty.XAlign, sty.YAlign = draw.XCenter, draw.YCenter
+	c.FillText(sty, c.Center(), string(m))
+}
+
+// messagePanel returns a panel without axes that says text: the place of
+// a chart that has nothing to show ("no breaker configured").
+func messagePanel(title, text string) *panel {
+	p := &panel{Plot: plot.New()}
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = panelSize
+	p.HideAxes()
+	p.Add(message(text))
+	return p
 }

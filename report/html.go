@@ -6,6 +6,7 @@ import (
 	"html"
 	"html/template"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +19,17 @@ import (
 // page is what the HTML template renders.
 type page struct {
 	Title    string
+	Verdict  []string // one line per run, run label first when several
 	Runs     []runInfo
 	Verdicts []Verdict
 	Failed   int
-	Columns  []column
+	Columns  []Column
 	Rows     []row
-	Charts   []chartInfo
+	// MethodColumns and MethodRows are the per-method table (empty when
+	// every run called one method).
+	MethodColumns []Column
+	MethodRows    []methodRow
+	Charts        []chartInfo
 }
 
 type runInfo struct {
@@ -36,20 +42,22 @@ type runInfo struct {
 	Scenario   string
 }
 
-type column struct {
-	Name  string
-	Title string // tooltip
-	Best  string // how the best value is chosen, for the tooltip
-}
-
 type row struct {
 	Color   template.CSS
-	Run     string
 	Label   string
 	ID      string
 	Partial bool
 	Error   string
+	Flags   []string
 	Values  []value
+}
+
+type methodRow struct {
+	Color  template.CSS
+	Label  string
+	Method string // short name
+	Full   string
+	Values []value
 }
 
 type value struct {
@@ -67,70 +75,30 @@ type chartInfo struct {
 	Img template.HTML
 }
 
-// metric is one numeric column of the summary table.
-type metric struct {
-	name, title string
-	higher      bool // higher is better
-	get         func(*cellView) float64
-	format      func(float64) string
-}
-
-func fmtRate(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-
-func fmtMs(v float64) string {
-	switch {
-	case v < 1:
-		return strconv.FormatFloat(v, 'f', 3, 64)
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	case v < 100:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
-}
-
-func fmtPercent(v float64) string { return strconv.FormatFloat(100*v, 'f', 2, 64) + "%" }
-func fmtRatio(v float64) string   { return strconv.FormatFloat(v, 'f', 3, 64) }
-func fmtCount(v float64) string   { return strconv.FormatFloat(v, 'f', 0, 64) }
-
-var metrics = []metric{
-	{"calls/s", "completed calls per second", true, func(c *cellView) float64 { return c.rate }, fmtRate},
-	{"p50 ms", "median latency from intended start, all methods", false, func(c *cellView) float64 { return c.p50 }, fmtMs},
-	{"p90 ms", "90th percentile latency", false, func(c *cellView) float64 { return c.p90 }, fmtMs},
-	{"p99 ms", "99th percentile latency", false, func(c *cellView) float64 { return c.p99 }, fmtMs},
-	{"p99.9 ms", "99.9th percentile latency", false, func(c *cellView) float64 { return c.p999 }, fmtMs},
-	{"max ms", "largest latency", false, func(c *cellView) float64 { return c.max }, fmtMs},
-	{"errors", "share of calls whose final status was not OK", false, func(c *cellView) float64 { return c.errRate }, fmtPercent},
-	{"retries/call", "extra attempts per logical call of the retry layer", false, func(c *cellView) float64 { return c.retriesPerCall }, fmtRatio},
-	{"breaker trips", "circuit breaker transitions to open", false, func(c *cellView) float64 { return c.trips }, fmtCount},
-	{"achieved/target", "achieved arrival rate over the target rate (open model)", true, func(c *cellView) float64 { return c.achieved }, fmtPercent},
-}
-
-// bestOf returns the best value of m over cells, and false when there is
-// nothing to single out (fewer than two values, or all equal).
-func bestOf(m metric, cells []*cellView) (float64, bool) {
-	best, n, differ := math.NaN(), 0, false
-	for _, c := range cells {
-		v := m.get(c)
+// values renders one row's values.
+func values(cols []Column, vs []float64, best []bool) []value {
+	out := make([]value, len(vs))
+	for i, v := range vs {
 		if math.IsNaN(v) {
+			out[i] = value{Text: "—"}
 			continue
 		}
-		n++
-		if n > 1 && v != best {
-			differ = true
-		}
-		if n == 1 || (m.higher && v > best) || (!m.higher && v < best) {
-			best = v
-		}
+		out[i] = value{Text: cols[i].Format(v), Sort: strconv.FormatFloat(v, 'g', -1, 64), Best: best != nil && best[i]}
 	}
-	return best, n > 1 && differ
+	return out
 }
 
 // buildPage assembles the template data.
-func buildPage(runs []*results.Run, labels []string, cells []*cellView, charts []chart, o Options) *page {
-	p := &page{Title: o.Title, Verdicts: o.Verdicts}
+func buildPage(runs []*results.Run, labels []string, sum *Summary, cells []*cellView, charts []chart, o Options) *page {
+	p := &page{Title: o.Title, Verdicts: o.Verdicts, Columns: sum.Columns, MethodColumns: sum.MethodColumns}
 	if p.Title == "" {
 		p.Title = "grpcbench: " + strings.Join(labels, " vs ")
+	}
+	for i, v := range sum.Verdicts {
+		if len(runs) > 1 {
+			v = labels[i] + ": " + v
+		}
+		p.Verdict = append(p.Verdict, v)
 	}
 	for _, v := range o.Verdicts {
 		if !v.Pass {
@@ -148,29 +116,17 @@ func buildPage(runs []*results.Run, labels []string, cells []*cellView, charts [
 			Scenario:   scenarioText(r.Scenario),
 		})
 	}
-	for _, m := range metrics {
-		best := "lowest"
-		if m.higher {
-			best = "highest"
-		}
-		p.Columns = append(p.Columns, column{Name: m.name, Title: m.title, Best: best})
-	}
-	bests := make([]float64, len(metrics))
-	marks := make([]bool, len(metrics))
-	for i, m := range metrics {
-		bests[i], marks[i] = bestOf(m, cells)
-	}
+	colorOf := map[*results.Cell]*cellView{}
 	for _, c := range cells {
-		r := row{Color: template.CSS(cssColor(c.color)), Run: c.runLabel, Label: c.label, ID: c.cell.ID, Partial: c.cell.Partial, Error: c.cell.Error}
-		for i, m := range metrics {
-			v := m.get(c)
-			if math.IsNaN(v) {
-				r.Values = append(r.Values, value{Text: "—"})
-				continue
-			}
-			r.Values = append(r.Values, value{Text: m.format(v), Sort: strconv.FormatFloat(v, 'g', -1, 64), Best: marks[i] && v == bests[i]})
-		}
-		p.Rows = append(p.Rows, r)
+		colorOf[c.cell] = c
+		sr := c.row
+		p.Rows = append(p.Rows, row{Color: template.CSS(cssColor(c.color)), Label: c.label, ID: c.cell.ID,
+			Partial: c.cell.Partial, Error: c.cell.Error, Flags: sr.Flags, Values: values(sum.Columns, sr.Values, sr.Best)})
+	}
+	for _, m := range sum.Methods {
+		c := colorOf[m.Cell]
+		p.MethodRows = append(p.MethodRows, methodRow{Color: template.CSS(cssColor(c.color)), Label: c.label,
+			Method: m.Short, Full: m.Method, Values: values(sum.MethodColumns, m.Values, nil)})
 	}
 	for _, c := range charts {
 		p.Charts = append(p.Charts, chartInfo{File: c.File, Title: c.Title, Caption: c.Caption, Width: c.Width, Height: c.Height, Img: imgTag(c)})
@@ -190,6 +146,11 @@ func imgTag(c chart) template.HTML {
 	b.WriteString(c.dataURI())
 	fmt.Fprintf(&b, `" width="%d" height="%d" alt="%s" data-file="%s">`, c.Width, c.Height, html.EscapeString(c.Title), html.EscapeString(c.File))
 	return template.HTML(b.String())
+}
+
+// hasOK reports whether the columns include the latency of OK calls.
+func hasOK(cols []Column) bool {
+	return slices.ContainsFunc(cols, func(c Column) bool { return strings.HasPrefix(c.Name, "ok ") })
 }
 
 // provenance lists what produced r, as label/value pairs.
@@ -277,7 +238,7 @@ func plainNumbers(v any) any {
 // offline from a single file. The script sorts the summary table and, on
 // load, records on <body> how many images loaded and how many errors
 // occurred (data-images, data-images-loaded, data-errors).
-var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"hasOK": hasOK}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -294,8 +255,13 @@ th.sortable{cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}
 td.text,th.text{text-align:left}
+table.summary td:first-child{white-space:normal;min-width:18em}
 td.best{background:#e3f4e1;font-weight:600}
-td.best::after{content:" ★";color:#2ca02c}
+td.best::after{content:" ★";color:#1b7f1b}
+.flag{display:inline-block;margin-left:.4em;padding:0 .35em;border-radius:3px;background:#fff3e0;color:#8a4b00;font-size:.85em}
+tr.flagged td{color:#777}
+tr.flagged td.text{color:#222}
+p.verdict{font-size:1.05rem;background:#f4f8fc;border-left:4px solid #1f77b4;padding:.4rem .75rem;margin:.4rem 0}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:-.1em;margin-right:.3em}
 .wrap{overflow-x:auto;max-height:80vh}
 .partial{color:#b35900}
@@ -323,6 +289,20 @@ nav a{margin-right:1rem}
     document.body.setAttribute("data-images-loaded", ok);
     document.body.setAttribute("data-errors", errors);
   });
+  function sortFromHash(){
+    // index.html#sort=p99 (or #sort=-p99, descending) sorts the summary.
+    var m = /^#sort=(-?)(.+)$/.exec(location.hash);
+    if (!m) return;
+    var name = decodeURIComponent(m[2]);
+    var ths = document.querySelectorAll("table.summary thead th");
+    for (var i = 0; i < ths.length; i++) {
+      if (ths[i].getAttribute("data-name") === name) {
+        ths[i].click();
+        if (m[1] === "-") ths[i].click();
+        return;
+      }
+    }
+  }
   document.addEventListener("DOMContentLoaded", function(){
     var tables = document.querySelectorAll("table.sortable");
     Array.prototype.forEach.call(tables, function(t){
@@ -351,13 +331,15 @@ nav a{margin-right:1rem}
         });
       });
     });
+    sortFromHash();
   });
 })();
 </script>
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<nav><a href="#summary">Summary</a>{{if .Verdicts}}<a href="#verdicts">Verdicts</a>{{end}}<a href="#charts">Charts</a><a href="#runs">Scenario and provenance</a></nav>
+{{range .Verdict}}<p class="verdict">{{.}}</p>
+{{end}}<nav><a href="#summary">Summary</a>{{if .MethodRows}}<a href="#methods">Per method</a>{{end}}{{if .Verdicts}}<a href="#verdicts">Verdicts</a>{{end}}<a href="#charts">Charts</a><a href="#runs">Scenario and provenance</a></nav>
 <p>{{range $i, $r := .Runs}}{{if $i}}; {{end}}<strong>{{$r.Label}}</strong>: scenario “{{$r.Name}}”, {{$r.Cells}} cells{{if $r.Dimensions}} over {{range $j, $d := $r.Dimensions}}{{if $j}} × {{end}}<code>{{$d}}</code>{{end}}{{end}}{{if $r.Partial}} <span class="partial">(partial run)</span>{{end}}{{end}}.</p>
 {{if .Verdicts}}
 <h2 id="verdicts">Verdicts: {{if .Failed}}<span class="fail">{{.Failed}} of {{len .Verdicts}} failed</span>{{else}}<span class="pass">all {{len .Verdicts}} passed</span>{{end}}</h2>
@@ -369,16 +351,27 @@ nav a{margin-right:1rem}
 </table>
 {{end}}
 <h2 id="summary">Summary</h2>
-<p>One row per cell, all methods together. Latency counts from the intended start of each call and includes failed calls. ★ marks the best value of a column; click a header to sort.</p>
+<p>One row per cell, all methods together. Latency counts from the intended start of each call and includes failed calls{{if hasOK .Columns}}; the ok columns count the calls that ended OK only{{end}}. ★ marks the best value of a column among the cells that did comparable work; a flagged cell (sent its calls to fewer backends, or failed clearly more of them) is left out of that comparison. Click a header to sort.</p>
 <div class="wrap">
 <table class="sortable summary">
-<thead><tr><th class="text">cell</th>{{range .Columns}}<th title="{{.Title}} ({{.Best}} is best)">{{.Name}}</th>{{end}}</tr></thead>
+<thead><tr><th class="text" data-name="cell">cell</th>{{range .Columns}}<th data-name="{{.Name}}" title="{{.Title}}{{if gt .Better 0}} (highest is best){{else if lt .Better 0}} (lowest is best){{end}}">{{.Name}}</th>{{end}}</tr></thead>
 <tbody>
-{{range .Rows}}<tr><td class="text" title="{{.ID}}"><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}{{if .Partial}} <span class="partial">(partial)</span>{{end}}{{if .Error}} <span class="fail" title="{{.Error}}">(error)</span>{{end}}</td>{{range .Values}}<td{{if .Best}} class="best"{{end}} data-v="{{.Sort}}">{{.Text}}</td>{{end}}</tr>
+{{range .Rows}}<tr{{if .Flags}} class="flagged"{{end}}><td class="text" title="{{.ID}}"><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}{{if .Partial}} <span class="partial">(partial)</span>{{end}}{{if .Error}} <span class="fail" title="{{.Error}}">(error)</span>{{end}}{{range .Flags}}<span class="flag">{{.}}</span>{{end}}</td>{{range .Values}}<td{{if .Best}} class="best"{{end}} data-v="{{.Sort}}">{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
 </div>
-<h2 id="charts">Charts</h2>
+{{if .MethodRows}}<h2 id="methods">Per method</h2>
+<details open><summary>Each method of each cell; methods by their shortest unambiguous name (hover for the full name).</summary>
+<div class="wrap">
+<table class="sortable methods">
+<thead><tr><th class="text">cell</th><th class="text">method</th>{{range .MethodColumns}}<th title="{{.Title}}">{{.Name}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .MethodRows}}<tr><td class="text"><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}</td><td class="text" title="{{.Full}}">{{.Method}}</td>{{range .Values}}<td data-v="{{.Sort}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>
+</div>
+</details>
+{{end}}<h2 id="charts">Charts</h2>
 {{range .Charts}}<figure id="{{.File}}">
 {{.Img}}
 <figcaption><strong>{{.Title}}.</strong> {{.Caption}} <a href="{{.File}}">{{.File}}</a></figcaption>

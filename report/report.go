@@ -140,7 +140,8 @@ func Write(ctx context.Context, dir string, runs []*results.Run, opts Options) e
 		return fmt.Errorf("report: options: %w", err)
 	}
 	opts = opts.withDefaults()
-	charts, cells, err := render(ctx, runs, opts)
+	sum := Summarize(runs...)
+	charts, cells, err := render(ctx, runs, sum, opts)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func Write(ctx context.Context, dir string, runs []*results.Run, opts Options) e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	page := buildPage(runs, runLabels(runs, opts.RunLabels), cells, charts, opts)
+	page := buildPage(runs, runLabels(runs, opts.RunLabels), sum, cells, charts, opts)
 	tmp, err := os.CreateTemp(dir, "."+IndexFile+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -178,23 +179,31 @@ func Write(ctx context.Context, dir string, runs []*results.Run, opts Options) e
 	return nil
 }
 
-// render builds and draws every chart.
-func render(ctx context.Context, runs []*results.Run, opts Options) ([]chart, []*cellView, error) {
-	labels := runLabels(runs, opts.RunLabels)
-	cells := buildCells(runs, labels)
-	builders := []struct {
-		file  string
-		build func() (*figure, string, error)
-	}{
+// chartBuilder builds the figure of one chart file (nil when the runs have
+// no data for it) and its caption.
+type chartBuilder struct {
+	file  string
+	build func() (*figure, string, error)
+}
+
+// chartBuilders returns the builders of every chart, in page order.
+func chartBuilders(runs []*results.Run, labels []string, cells []*cellView, opts Options) []chartBuilder {
+	return []chartBuilder{
 		{SpectrumFile, func() (*figure, string, error) { return spectrumChart(cells, opts) }},
 		{MatrixFile, func() (*figure, string, error) { return matrixChart(runs, labels, cells, opts) }},
 		{TimelineFile, func() (*figure, string, error) { return timelineChart(cells, opts) }},
-		{RetriesFile, func() (*figure, string, error) { return retriesChart(cells, opts) }},
+		{RetriesFile, func() (*figure, string, error) { return retriesChart(runs, cells, opts) }},
 		{BackendsFile, func() (*figure, string, error) { return backendsChart(cells, opts) }},
 		{CodesFile, func() (*figure, string, error) { return codesChart(cells, opts) }},
 	}
+}
+
+// render builds and draws every chart.
+func render(ctx context.Context, runs []*results.Run, sum *Summary, opts Options) ([]chart, []*cellView, error) {
+	labels := runLabels(runs, opts.RunLabels)
+	cells := buildCells(runs, labels, sum)
 	var charts []chart
-	for _, b := range builders {
+	for _, b := range chartBuilders(runs, labels, cells, opts) {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("report: %w", err)
 		}

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
@@ -108,7 +107,7 @@ func TestWrite(t *testing.T) {
 			if body == nil {
 				t.Fatal("no summary table")
 			}
-			if rows := strings.Count(body[1], "<tr>"); rows != tt.cells {
+			if rows := strings.Count(body[1], "<tr"); rows != tt.cells {
 				t.Errorf("summary table has %d rows, want one per cell (%d)", rows, tt.cells)
 			}
 			if strings.Contains(html, `src="http`) || strings.Contains(html, `href="http`) {
@@ -152,41 +151,46 @@ func TestEscaping(t *testing.T) {
 	}
 }
 
-func TestBestMarked(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	mk := func(id string, lat time.Duration, calls int) *results.Cell {
-		rec := results.NewRecorder([]string{"GetUser"}, start)
-		sh := rec.Shard()
-		for i := 0; i < calls; i++ {
-			sh.Call(0, 0, lat, lat, time.Duration(i)*time.Millisecond)
-		}
-		c := rec.Cell()
-		c.ID, c.Duration = id, time.Second
-		return c
-	}
-	run := &results.Run{Schema: results.Schema, Name: "best", Cells: []*results.Cell{mk("slow", 9*time.Millisecond, 500), mk("fast", time.Millisecond, 400)}}
+// The page marks the best cells and shows the flags of the others, with
+// the verdict on top.
+func TestBestMarkedAndFlags(t *testing.T) {
 	dir := t.TempDir()
-	if err := report.Write(context.Background(), dir, []*results.Run{run}, report.Options{}); err != nil {
+	if err := report.Write(context.Background(), dir, []*results.Run{poolVsLB(2, "")}, report.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	rows := strings.Split(tbodyRE.FindStringSubmatch(readReport(t, dir))[1], "<tr>")[1:]
-	if len(rows) != 2 {
+	html := readReport(t, dir)
+	head := regexp.MustCompile(`<th [^>]*data-name="([^"]+)"`).FindAllStringSubmatch(html, -1)
+	p99 := slices.IndexFunc(head, func(m []string) bool { return m[1] == "p99" })
+	if p99 < 0 {
+		t.Fatal("no p99 column")
+	}
+	rows := strings.Split(tbodyRE.FindStringSubmatch(html)[1], "<tr")[1:]
+	if len(rows) != 12 {
 		t.Fatalf("%d rows", len(rows))
 	}
-	cells := func(row string) []string { return strings.Split(row, "<td")[2:] }
-	slow, fast := cells(rows[0]), cells(rows[1])
-	// Column 0 is calls/s (higher is best), 1..5 latency (lower is best),
-	// 6 errors: equal everywhere, so not marked.
-	if !strings.Contains(slow[0], `class="best"`) || strings.Contains(fast[0], `class="best"`) {
-		t.Errorf("calls/s: want the slow cell (500 calls/s) marked:\n%s\n%s", slow[0], fast[0])
-	}
-	for i := 1; i <= 5; i++ {
-		if !strings.Contains(fast[i], `class="best"`) || strings.Contains(slow[i], `class="best"`) {
-			t.Errorf("latency column %d: want the fast cell marked:\n%s\n%s", i, slow[i], fast[i])
+	bestRows := 0
+	for _, r := range rows {
+		cells := strings.Split(r, "<td")[1:]
+		pick := strings.Contains(cells[0], "pick_first")
+		flag := strings.Contains(cells[0], `<span class="flag">all calls to backend 0</span>`)
+		if pick != flag || pick != strings.HasPrefix(r, ` class="flagged"`) {
+			t.Errorf("row flags wrong (pick_first %v, flag %v):\n%s", pick, flag, r)
+		}
+		if strings.Contains(cells[p99], `class="best"`) {
+			bestRows++
+			if pick {
+				t.Errorf("pick_first marked best on p99:\n%s", r)
+			}
+		}
+		if pick && strings.Contains(r, `class="best"`) {
+			t.Errorf("a flagged row has a best mark:\n%s", r)
 		}
 	}
-	if strings.Contains(slow[6]+fast[6], `class="best"`) {
-		t.Error("error rate is equal in both cells and must not be marked")
+	if bestRows != 1 {
+		t.Errorf("%d rows marked best on p99, want 1", bestRows)
+	}
+	if !strings.Contains(html, `<p class="verdict">Lowest p99: pool.size=`) {
+		t.Error("no verdict line")
 	}
 }
 

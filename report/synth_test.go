@@ -31,7 +31,7 @@ type synth struct {
 	plain bool
 }
 
-var methods = []string{"GetUser", "ListUsers", "SyncUsers"}
+var methods = []string{"grpcbench.user.v1.UserService/GetUser", "grpcbench.user.v1.UserService/ListUsers", "grpcbench.user.v1.UserService/SyncUsers"}
 
 // run builds the run by recording synthetic calls with a results.Recorder,
 // the way the runner does: latency depends on the cell, a fault window in
@@ -56,13 +56,16 @@ func (s synth) run(tb testing.TB) *results.Run {
 	run := &results.Run{
 		Name:       s.name,
 		Started:    start,
-		Provenance: results.Provenance{Tool: results.ToolName, Version: "(devel)", GoVersion: "go1.26.0", GRPCVersion: "1.85.0", GOMAXPROCS: 2, NumCPU: 2, OS: "linux", Arch: "amd64", Args: []string{"run", s.name + ".yaml"}},
+		Provenance: results.Provenance{Tool: "grpcbench", Version: "(devel)", GoVersion: "go1.26.0", GRPCVersion: "1.85.0", GOMAXPROCS: 2, NumCPU: 2, OS: "linux", Arch: "amd64", Args: []string{"run", s.name + ".yaml"}},
 		Scenario: map[string]any{
 			"name": s.name, "seed": 42,
 			"load":   map[string]any{"model": "open", "rate": s.perSec, "duration": fmt.Sprintf("%ds", s.secs)},
-			"client": map[string]any{"retry": map[string]any{"max_attempts": 3, "codes": []any{"UNAVAILABLE"}}},
+			"client": map[string]any{"retry": map[string]any{"max_attempts": 3, "codes": []any{"UNAVAILABLE"}}, "breaker": nil},
 		},
 		Dimensions: dims,
+	}
+	if s.plain {
+		run.Scenario.(map[string]any)["client"] = map[string]any{"retry": nil, "breaker": nil}
 	}
 	faultFrom, faultTo := time.Duration(s.secs)*time.Second/3, time.Duration(s.secs)*time.Second/2
 	addrs := []string{"127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003"}

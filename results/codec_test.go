@@ -62,8 +62,7 @@ func fullRunN(t testing.TB, n int) *results.Run {
 		c.Load = results.Load{Model: results.ModelOpen, TargetRate: 600, AchievedRate: c.Rate(), Workers: 64,
 			Scheduled: int64(n + 10), Sent: int64(n + 5), Completed: c.Load.Completed, Dropped: 5, MaxLag: c.Load.MaxLag}
 		c.Retry.GaveUp, c.Retry.PushbackWaits = 3, 1
-		c.Breaker = results.Breaker{Trips: 2, Rejections: 40, TimeOpen: 1500 * time.Millisecond, Transitions: []results.Transition{
-			{At: time.Second, From: "closed", To: "open"}, {At: 2 * time.Second, From: "open", To: "half_open"}}}
+		c.Breaker = results.Breaker{Trips: 2, Rejections: 40, TimeOpen: 1500 * time.Millisecond}
 		c.Pool.Conns = []results.ConnStats{{Target: "passthrough:///x", State: "READY", Picks: 3000, StateChanges: 2}}
 		c.Backends[0].ServerCalls, c.Backends[0].ServerRetries = 3100, 100
 		c.Backends[0].ServerCodes = map[string]int64{"OK": 2900, "UNAVAILABLE": 200}

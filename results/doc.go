@@ -7,11 +7,23 @@
 // A [Run] is one invocation of a scenario: provenance (tool, Go and grpc-go
 // versions, machine), the resolved scenario, the matrix dimensions and one
 // [Cell] per matrix point × repeat. A Cell holds per-method [MethodStats]
-// (latency, service time, attempt, time-to-first-message and per-message
-// round-trip [Histogram]s plus status-code counts), an aggregate over all
-// methods, load figures (target and achieved rate, schedule lag, dropped
-// arrivals), retry, circuit-breaker, pool and per-backend counters, a
-// one-second time series and the fault windows that were active.
+// (latency of all calls and of the calls that ended OK, service time,
+// attempt, time-to-first-message and per-message round-trip [Histogram]s
+// plus status-code counts), an aggregate over all methods
+// ([Cell.Aggregate]), load figures (target and achieved rate, schedule lag,
+// dropped arrivals), retry, circuit-breaker, pool and per-backend counters,
+// a one-second time series and the fault windows that were active.
+//
+// Methods are keyed by their full name without the leading slash
+// ("grpcbench.user.v1.UserService/GetUser", "grpc.testing.TestService/UnaryCall").
+// [ShortMethodNames] gives the shortest form that is unambiguous in a run
+// ("GetUser", or "UserService/GetUser" when two services share a method
+// name) for display; [MatchMethod] resolves a name a user wrote in any of
+// these forms, or says why it cannot.
+//
+// Latency counts failed calls too: a fast failure lowers it. MethodStats.OK
+// holds the latency of successful calls only, so that a report or a gate
+// can tell "fast because it failed" from "fast".
 //
 // Every latency lives in an HdrHistogram (1 µs to 60 s, 3 significant digits,
 // values in microseconds), never in a slice of samples. Histograms are kept in

@@ -19,8 +19,8 @@ const (
 	// HistogramMax is the highest trackable value, in microseconds (60 s).
 	// Larger durations are recorded as HistogramMax and counted as clamped.
 	HistogramMax = 60_000_000
-	// HistogramDigits is the number of significant digits of call histograms.
-	HistogramDigits = 3
+	// histogramDigits is the number of significant digits of call histograms.
+	histogramDigits = 3
 	// SeriesDigits is the number of significant digits of the per-second
 	// histograms behind Cell.Series.
 	SeriesDigits = 2
@@ -45,7 +45,7 @@ type Histogram struct {
 
 // NewHistogram returns an empty histogram with the standard geometry.
 func NewHistogram() *Histogram {
-	return &Histogram{h: hdrhistogram.NewPacked(HistogramMin, HistogramMax, HistogramDigits), digits: HistogramDigits}
+	return &Histogram{h: hdrhistogram.NewPacked(HistogramMin, HistogramMax, histogramDigits), digits: histogramDigits}
 }
 
 func newHistogramDigits(digits int) *Histogram {
@@ -55,7 +55,7 @@ func newHistogramDigits(digits int) *Histogram {
 func (h *Histogram) init() {
 	if h.h == nil {
 		if h.digits == 0 {
-			h.digits = HistogramDigits
+			h.digits = histogramDigits
 		}
 		h.h = hdrhistogram.NewPacked(HistogramMin, HistogramMax, h.digits)
 	}
@@ -209,7 +209,7 @@ func (h *Histogram) Buckets(fn func(value time.Duration, count int64) bool) {
 // histogram for a nil or empty h.
 func (h *Histogram) Dense() *hdrhistogram.Histogram {
 	if h == nil || h.h == nil {
-		return hdrhistogram.New(HistogramMin, HistogramMax, HistogramDigits)
+		return hdrhistogram.New(HistogramMin, HistogramMax, histogramDigits)
 	}
 	d := hdrhistogram.New(h.h.LowestTrackableValue(), h.h.HighestTrackableValue(), int(h.h.SignificantFigures()))
 	h.h.MergeInto(d)
@@ -230,13 +230,13 @@ func (h *Histogram) Encode() (string, error) {
 	return string(b), nil
 }
 
-// DecodeHistogram decodes an HdrHistogram V2 compressed base64 encoding
+// decodeHistogram decodes an HdrHistogram V2 compressed base64 encoding
 // (values in microseconds) into a Histogram. The geometry stored in the
 // encoding is kept. The headers are checked before anything is inflated
 // (see [checkHDR]): an encoding whose counts would exceed 1 MiB of payload
 // or 2^21 buckets is refused, so a few bytes of hostile input cannot make it
 // allocate without bound.
-func DecodeHistogram(s string) (*Histogram, error) {
+func decodeHistogram(s string) (*Histogram, error) {
 	if _, err := checkHDR(s, false); err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)
 	}
@@ -303,7 +303,7 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	if j.HDR == "" {
 		return errNoHDR
 	}
-	d, err := DecodeHistogram(j.HDR)
+	d, err := decodeHistogram(j.HDR)
 	if err != nil {
 		return field.Errorf("hdr", "%v", err)
 	}

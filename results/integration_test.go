@@ -34,7 +34,8 @@ func TestRecorderAgainstFakeServer(t *testing.T) {
 	defer cl.Stop()
 
 	const perWorker = 300
-	rec := results.NewRecorder([]string{"GetUser"}, time.Now())
+	start := time.Now()
+	rec := results.NewRecorder([]string{"grpcbench.user.v1.UserService/GetUser"}, start)
 	var wg sync.WaitGroup
 	for _, addr := range cl.Addrs() {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -49,9 +50,9 @@ func TestRecorderAgainstFakeServer(t *testing.T) {
 			defer wg.Done()
 			for i := range perWorker {
 				var p peer.Peer
-				begin := time.Since(rec.Start())
+				begin := time.Since(start)
 				_, err := client.GetUser(ctx, &userpb.GetUserRequest{UserId: strconv.Itoa(i)}, grpc.Peer(&p))
-				end := time.Since(rec.Start())
+				end := time.Since(start)
 				s.Call(0, status.Code(err), end-begin, end-begin, end)
 				s.Attempt(0, end-begin)
 				s.CallAttempts(1)
@@ -86,7 +87,7 @@ func TestRecorderAgainstFakeServer(t *testing.T) {
 	for _, b := range st.Backends {
 		serverUnavailable += b.Codes["UNAVAILABLE"]
 	}
-	codesGot := cell.Methods["GetUser"].Codes
+	codesGot := cell.Methods["grpcbench.user.v1.UserService/GetUser"].Codes
 	if codesGot["UNAVAILABLE"] != serverUnavailable || codesGot["UNAVAILABLE"] == 0 || cell.All.Errors != serverUnavailable {
 		t.Errorf("UNAVAILABLE: client %d (errors %d), server %d", codesGot["UNAVAILABLE"], cell.All.Errors, serverUnavailable)
 	}

@@ -12,9 +12,9 @@ import (
 const (
 	liveSubBits = 3
 	liveSub     = 1 << liveSubBits
-	// LiveBuckets is the number of buckets of a LiveSnapshot; they cover
+	// liveBuckets is the number of buckets of a LiveSnapshot; they cover
 	// 0 µs up to 2^26 µs (67 s), beyond HistogramMax.
-	LiveBuckets = liveSub + (26-liveSubBits)*liveSub
+	liveBuckets = liveSub + (26-liveSubBits)*liveSub
 )
 
 // liveCounters are one shard's cumulative counters, written by the owning
@@ -23,7 +23,7 @@ type liveCounters struct {
 	_       [64]byte // keep off the cache line of neighbouring allocations
 	calls   atomic.Int64
 	errors  atomic.Int64
-	buckets [LiveBuckets]atomic.Int64
+	buckets [liveBuckets]atomic.Int64
 }
 
 // liveBucket maps a value in microseconds to its bucket.
@@ -36,7 +36,7 @@ func liveBucket(v int64) int {
 	}
 	e := bits.Len64(uint64(v)) - 1 // e ≥ liveSubBits
 	sub := int(v>>(e-liveSubBits)) & (liveSub - 1)
-	return min(liveSub+(e-liveSubBits)*liveSub+sub, LiveBuckets-1)
+	return min(liveSub+(e-liveSubBits)*liveSub+sub, liveBuckets-1)
 }
 
 // liveBucketUpper returns the largest value (µs) that maps to bucket b.
@@ -77,7 +77,7 @@ type LiveSnapshot struct {
 	Calls  int64
 	Errors int64
 	// Buckets is a coarse latency histogram of the same calls.
-	Buckets [LiveBuckets]int64
+	Buckets [liveBuckets]int64
 }
 
 // Live returns a snapshot of every shard's counters. It is safe to call
@@ -130,5 +130,5 @@ func (s LiveSnapshot) Quantile(q float64) time.Duration {
 			return micros(liveBucketUpper(i))
 		}
 	}
-	return micros(liveBucketUpper(LiveBuckets - 1))
+	return micros(liveBucketUpper(liveBuckets - 1))
 }

@@ -143,117 +143,33 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		if !c.Start.IsZero() && !out.Start.IsZero() {
 			off = c.Start.Sub(out.Start)
 		}
-		offSec := int(off.Round(time.Second) / time.Second)
-
 		out.Partial = out.Partial || c.Partial
 		if c.Error != "" && !slices.Contains(errs, c.Error) {
 			errs = append(errs, c.Error)
 		}
-
-		l := &out.Load
-		l.TargetRate += c.Load.TargetRate
-		l.AchievedRate += c.Load.AchievedRate
-		l.Workers += c.Load.Workers
-		l.Scheduled += c.Load.Scheduled
-		l.Sent += c.Load.Sent
-		l.Completed += c.Load.Completed
-		l.Dropped += c.Load.Dropped
-		l.MaxLag = max(l.MaxLag, c.Load.MaxLag)
-
-		for name, m := range c.Methods {
-			if m == nil {
-				continue
-			}
-			if out.Methods == nil {
-				out.Methods = make(map[string]*MethodStats)
-			}
-			dst := out.Methods[name]
-			if dst == nil {
-				dst = &MethodStats{}
-				out.Methods[name] = dst
-			}
-			mergeMethodStats(dst, m)
-		}
-		if c.All != nil {
-			if out.All == nil {
-				out.All = &MethodStats{}
-			}
-			mergeMethodStats(out.All, c.All)
-		}
-
-		r := &out.Retry
-		r.Calls += c.Retry.Calls
-		r.Attempts += c.Retry.Attempts
-		r.Retried += c.Retry.Retried
-		r.GaveUp += c.Retry.GaveUp
-		r.PushbackWaits += c.Retry.PushbackWaits
-		r.Throttled += c.Retry.Throttled
-		r.PushbackStops += c.Retry.PushbackStops
-		r.TransparentRetries += c.Retry.TransparentRetries
-		for i, n := range c.Retry.AttemptsPerCall {
-			for len(r.AttemptsPerCall) <= i {
-				r.AttemptsPerCall = append(r.AttemptsPerCall, 0)
-			}
-			r.AttemptsPerCall[i] += n
-		}
-
-		b := &out.Breaker
-		b.Trips += c.Breaker.Trips
-		b.Rejections += c.Breaker.Rejections
-		b.TimeOpen += c.Breaker.TimeOpen
+		out.addCounters(c)
 		for _, t := range c.Breaker.Transitions {
 			t.At += off
-			b.Transitions = append(b.Transitions, t)
+			out.Breaker.Transitions = append(out.Breaker.Transitions, t)
 		}
-
-		out.Pool.Conns = append(out.Pool.Conns, c.Pool.Conns...)
-		mergeResilience(out, c, off, offSec)
-
+		mergeResilience(out, c, off, int(off.Round(time.Second)/time.Second))
 		for _, e := range c.TopErrors {
-			k := ErrorCount{Code: e.Code, Message: e.Message}
-			topErrs[k] += e.Count
+			topErrs[ErrorCount{Code: e.Code, Message: e.Message}] += e.Count
 		}
-
-		tr := &out.Transport
-		tr.Connections += c.Transport.Connections
-		tr.DialErrors += c.Transport.DialErrors
-		tr.Handshakes += c.Transport.Handshakes
-		tr.HandshakeErrors += c.Transport.HandshakeErrors
-		tr.TLSVersion = cmp.Or(c.Transport.TLSVersion, tr.TLSVersion)
-		tr.CipherSuite = cmp.Or(c.Transport.CipherSuite, tr.CipherSuite)
-		tr.LastError = cmp.Or(c.Transport.LastError, tr.LastError)
-
 		for _, be := range c.Backends {
 			dst := backends[be.Addr]
 			if dst == nil {
 				dst = &Backend{Addr: be.Addr}
 				backends[be.Addr] = dst
 			}
-			dst.ClientCalls += be.ClientCalls
-			dst.ServerCalls += be.ServerCalls
-			dst.ServerRetries += be.ServerRetries
-			dst.ServerCodes = addCounts(dst.ServerCodes, be.ServerCodes)
-			dst.ServerFaults = addCounts(dst.ServerFaults, be.ServerFaults)
+			dst.add(be)
 		}
-
-		out.BytesSent += c.BytesSent
-		out.BytesReceived += c.BytesReceived
-
+		offSec := int(off.Round(time.Second) / time.Second)
 		for _, s := range c.Series {
 			s.T += offSec
 			series[s.T] = append(series[s.T], s)
 		}
-
-		for _, fw := range c.Faults {
-			fw.Start += off
-			if fw.End != 0 {
-				fw.End += off
-			}
-			fw.Backends = slices.Clone(fw.Backends)
-			if !slices.ContainsFunc(out.Faults, func(o FaultWindow) bool { return faultEqual(o, fw) }) {
-				out.Faults = append(out.Faults, fw)
-			}
-		}
+		out.addFaults(c.Faults, off)
 	}
 	out.Error = strings.Join(errs, "; ")
 	out.TopErrors = TopErrorCounts(topErrs)
@@ -264,18 +180,122 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		out.Backends = append(out.Backends, *be)
 	}
 	sort.Slice(out.Backends, func(i, j int) bool { return out.Backends[i].Addr < out.Backends[j].Addr })
+	var err error
+	out.Series, err = mergeSeries(series)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
+// addCounters adds the load, method, retry, breaker, pool and byte counters
+// of c to out.
+func (out *Cell) addCounters(c *Cell) {
+	l := &out.Load
+	l.TargetRate += c.Load.TargetRate
+	l.AchievedRate += c.Load.AchievedRate
+	l.Workers += c.Load.Workers
+	l.Scheduled += c.Load.Scheduled
+	l.Sent += c.Load.Sent
+	l.Completed += c.Load.Completed
+	l.Dropped += c.Load.Dropped
+	l.MaxLag = max(l.MaxLag, c.Load.MaxLag)
+
+	for name, m := range c.Methods {
+		if m == nil {
+			continue
+		}
+		if out.Methods == nil {
+			out.Methods = make(map[string]*MethodStats)
+		}
+		dst := out.Methods[name]
+		if dst == nil {
+			dst = &MethodStats{}
+			out.Methods[name] = dst
+		}
+		mergeMethodStats(dst, m)
+	}
+	if c.All != nil {
+		if out.All == nil {
+			out.All = &MethodStats{}
+		}
+		mergeMethodStats(out.All, c.All)
+	}
+
+	r := &out.Retry
+	r.Calls += c.Retry.Calls
+	r.Attempts += c.Retry.Attempts
+	r.Retried += c.Retry.Retried
+	r.GaveUp += c.Retry.GaveUp
+	r.PushbackWaits += c.Retry.PushbackWaits
+	r.Throttled += c.Retry.Throttled
+	r.PushbackStops += c.Retry.PushbackStops
+	r.TransparentRetries += c.Retry.TransparentRetries
+	for i, n := range c.Retry.AttemptsPerCall {
+		for len(r.AttemptsPerCall) <= i {
+			r.AttemptsPerCall = append(r.AttemptsPerCall, 0)
+		}
+		r.AttemptsPerCall[i] += n
+	}
+
+	b := &out.Breaker
+	b.Trips += c.Breaker.Trips
+	b.Rejections += c.Breaker.Rejections
+	b.TimeOpen += c.Breaker.TimeOpen
+
+	out.Pool.Conns = append(out.Pool.Conns, c.Pool.Conns...)
+
+	tr := &out.Transport
+	tr.Connections += c.Transport.Connections
+	tr.DialErrors += c.Transport.DialErrors
+	tr.Handshakes += c.Transport.Handshakes
+	tr.HandshakeErrors += c.Transport.HandshakeErrors
+	tr.TLSVersion = cmp.Or(c.Transport.TLSVersion, tr.TLSVersion)
+	tr.CipherSuite = cmp.Or(c.Transport.CipherSuite, tr.CipherSuite)
+	tr.LastError = cmp.Or(c.Transport.LastError, tr.LastError)
+	out.BytesSent += c.BytesSent
+	out.BytesReceived += c.BytesReceived
+}
+
+// add adds the counts of o (the same backend) to b.
+func (b *Backend) add(o Backend) {
+	b.ClientCalls += o.ClientCalls
+	b.ServerCalls += o.ServerCalls
+	b.ServerRetries += o.ServerRetries
+	b.ServerCodes = addCounts(b.ServerCodes, o.ServerCodes)
+	b.ServerFaults = addCounts(b.ServerFaults, o.ServerFaults)
+}
+
+// addFaults adds the fault windows of a cell that started off after out,
+// shifted onto out's clock, leaving out duplicates.
+func (out *Cell) addFaults(faults []FaultWindow, off time.Duration) {
+	for _, fw := range faults {
+		fw.Start += off
+		if fw.End != 0 {
+			fw.End += off
+		}
+		fw.Backends = slices.Clone(fw.Backends)
+		if !slices.ContainsFunc(out.Faults, func(o FaultWindow) bool { return faultEqual(o, fw) }) {
+			out.Faults = append(out.Faults, fw)
+		}
+	}
+}
+
+// mergeSeries combines the seconds of several generators, keyed by their
+// offset from the merged cell's start, in order.
+func mergeSeries(series map[int][]Second) ([]Second, error) {
 	ts := make([]int, 0, len(series))
 	for t := range series {
 		ts = append(ts, t)
 	}
 	sort.Ints(ts)
+	var out []Second
 	for _, t := range ts {
 		s, err := mergeSeconds(t, series[t])
 		if err != nil {
 			return nil, err
 		}
-		out.Series = append(out.Series, s)
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -305,7 +325,7 @@ func mergeSeconds(t int, secs []Second) (Second, error) {
 		if s.HDR == "" {
 			return Second{}, fmt.Errorf("series second %d: %d calls without a histogram (hdr): cannot merge percentiles", t, s.Calls)
 		}
-		sh, err := DecodeHistogram(s.HDR)
+		sh, err := decodeHistogram(s.HDR)
 		if err != nil {
 			return Second{}, fmt.Errorf("series second %d: %w", t, err)
 		}

@@ -149,11 +149,11 @@ func TestMergeKeepsFirstErrorsAndFaults(t *testing.T) {
 	start := time.Unix(100, 0)
 	c1 := &results.Cell{ID: "a", Start: start, Duration: time.Second, Error: "boom",
 		Faults:  []results.FaultWindow{{Kind: "down", Backends: []int{0}, Start: time.Second, End: 2 * time.Second}},
-		Breaker: results.Breaker{Transitions: []results.Transition{{At: 500 * time.Millisecond, From: "closed", To: "open"}}},
+		Breaker: results.Breaker{Trips: 1, TimeOpen: time.Second},
 		Pool:    results.Pool{Conns: []results.ConnStats{{Target: "t1", Picks: 1}}}}
 	c2 := &results.Cell{ID: "a", Start: start.Add(time.Second), Duration: time.Second, Error: "boom", Partial: true,
 		Faults:  []results.FaultWindow{{Kind: "down", Backends: []int{0}, Start: 0, End: time.Second}},
-		Breaker: results.Breaker{Transitions: []results.Transition{{At: 0, From: "closed", To: "open"}}},
+		Breaker: results.Breaker{Trips: 2, TimeOpen: 500 * time.Millisecond},
 		Pool:    results.Pool{Conns: []results.ConnStats{{Target: "t2", Picks: 2}}}}
 	m, err := results.Merge(&results.Run{Cells: []*results.Cell{c1}}, &results.Run{Cells: []*results.Cell{c2}})
 	if err != nil {
@@ -167,8 +167,8 @@ func TestMergeKeepsFirstErrorsAndFaults(t *testing.T) {
 	if len(c.Faults) != 1 || c.Faults[0].Start != time.Second {
 		t.Errorf("faults = %+v", c.Faults)
 	}
-	if len(c.Breaker.Transitions) != 2 || c.Breaker.Transitions[0].At != 500*time.Millisecond || c.Breaker.Transitions[1].At != time.Second {
-		t.Errorf("transitions = %+v", c.Breaker.Transitions)
+	if c.Breaker.Trips != 3 || c.Breaker.TimeOpen != 1500*time.Millisecond {
+		t.Errorf("breaker = %+v, want trips and time open summed", c.Breaker)
 	}
 	if len(c.Pool.Conns) != 2 {
 		t.Errorf("conns = %+v", c.Pool.Conns)

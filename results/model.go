@@ -107,10 +107,12 @@ type Cell struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Load describes the offered and achieved load.
 	Load Load `json:"load"`
-	// Methods holds statistics per method short name ("GetUser", ...).
+	// Methods holds statistics per method, keyed by the full method name
+	// without the leading slash ("grpcbench.user.v1.UserService/GetUser").
+	// [ShortMethodNames] gives the short forms reports show.
 	Methods map[string]*MethodStats `json:"methods,omitempty"`
 	// All aggregates every method: its histograms are the sums of the
-	// per-method histograms.
+	// per-method histograms. [Cell.Aggregate] computes it when absent.
 	All *MethodStats `json:"all,omitempty"`
 	// Retry counts the client-side retry layer's work.
 	Retry Retry `json:"retry"`
@@ -195,8 +197,12 @@ type MethodStats struct {
 	Codes map[string]int64 `json:"codes,omitempty"`
 	// Latency is the call latency: completion minus intended start (open
 	// model) or minus actual start (closed model), all attempts and backoff
-	// included. Failed calls are included.
+	// included. Failed calls are included: a fast failure lowers it.
 	Latency *Histogram `json:"latency,omitempty"`
+	// OK is the latency (as Latency) of the calls whose final status was
+	// OK only. Where failures are fast and successes slow (or the
+	// reverse), Latency and OK tell different stories: report both.
+	OK *Histogram `json:"ok_latency,omitempty"`
 	// Service is the service time: completion minus the moment the call was
 	// actually sent.
 	Service *Histogram `json:"service,omitempty"`
@@ -246,15 +252,16 @@ type Breaker struct {
 	// TimeOpen is the total time spent open (summed over load generators by
 	// [Merge]).
 	TimeOpen time.Duration `json:"time_open_ns"`
-	// Transitions lists the state changes in order.
+	// Transitions lists the state changes in order, with their times (at
+	// most the breaker's log capacity).
 	Transitions []Transition `json:"transitions,omitempty"`
 }
 
 // Transition is one circuit breaker state change.
 type Transition struct {
-	// At is the offset from Cell.Start.
+	// At is the offset from Cell.Start (negative during the warm-up).
 	At time.Duration `json:"at_ns"`
-	// From and To are state names: "closed", "open", "half_open".
+	// From and To are state names: "closed", "open", "half-open".
 	From string `json:"from"`
 	To   string `json:"to"`
 }

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 )
 
-// ToolName is the Provenance.Tool of runs written by grpcbench.
-const ToolName = "grpcbench"
+// toolName is the Provenance.Tool of runs written by grpcbench.
+const toolName = "grpcbench"
 
 // CollectProvenance describes the running program and machine: the main
 // module's version and VCS revision (from the build info, when the binary was
@@ -22,7 +22,7 @@ const ToolName = "grpcbench"
 // (normally os.Args[1:]). Fields that cannot be determined are left empty.
 func CollectProvenance(args []string) Provenance {
 	p := Provenance{
-		Tool:        ToolName,
+		Tool:        toolName,
 		GoVersion:   runtime.Version(),
 		GRPCVersion: grpc.Version,
 		GOMAXPROCS:  runtime.GOMAXPROCS(0),

@@ -12,13 +12,13 @@ import (
 	"github.com/grpcbench/grpcbench/internal/statuscode"
 )
 
-// MaxSeriesSeconds bounds the time series: calls recorded at or after this
+// maxSeriesSeconds bounds the time series: calls recorded at or after this
 // offset are attributed to its last second.
-const MaxSeriesSeconds = 24 * 60 * 60
+const maxSeriesSeconds = 24 * 60 * 60
 
-// MaxAttemptsTracked is the last index of Retry.AttemptsPerCall produced by a
+// maxAttemptsTracked is the last index of Retry.AttemptsPerCall produced by a
 // Recorder: calls with more attempts are counted there.
-const MaxAttemptsTracked = 16
+const maxAttemptsTracked = 16
 
 // numCodes is the number of standard gRPC status codes (OK..UNAUTHENTICATED).
 const numCodes = int(codes.Unauthenticated) + 1
@@ -77,16 +77,16 @@ func NewRecorder(methods []string, start time.Time) *Recorder {
 	return &Recorder{methods: slices.Clone(methods), start: start}
 }
 
-// SetPeerCounter makes Cell count the attempts p saw in Backends, beside
-// those the shards recorded with Shard.Peer: one count of calls per
-// backend, whichever goroutine saw the attempt.
-func (r *Recorder) SetPeerCounter(p *PeerCounter) { r.peers = p }
-
 // Methods returns the method names, indexed as in Shard calls.
 func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
 
 // Start returns the start of the recorded phase.
 func (r *Recorder) Start() time.Time { return r.start }
+
+// SetPeerCounter makes Cell count the attempts p saw in Backends, beside
+// those the shards recorded with Shard.Peer: one count of calls per
+// backend, whichever goroutine saw the attempt.
+func (r *Recorder) SetPeerCounter(p *PeerCounter) { r.peers = p }
 
 // Shard returns a new shard for one worker. Call it once per worker, not per
 // call: a shard holds that worker's histograms until Cell merges them.
@@ -116,8 +116,8 @@ type Shard struct {
 	curSec  second
 	lateSec second
 	// attempts[n] counts calls that made n attempts (last: n or more).
-	attempts      [MaxAttemptsTracked + 1]int64
-	extraAttempts int64 // attempts beyond MaxAttemptsTracked in tail calls
+	attempts      [maxAttemptsTracked + 1]int64
+	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
 	bytesSent     int64
 	bytesRecv     int64
@@ -131,6 +131,7 @@ type shardMethod struct {
 	otherCodes    map[codes.Code]int64
 	latency       Histogram
 	service       Histogram
+	ok            Histogram // latency of calls that ended OK
 	attempt       Histogram
 	ttfm          Histogram
 	rtt           Histogram
@@ -194,12 +195,15 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 	}
 	m.latency.Record(latency)
 	m.service.Record(service)
+	if code == codes.OK {
+		m.ok.Record(latency)
+	}
 
 	sec := 0
 	if at > 0 {
 		sec = int(at / time.Second)
-		if sec >= MaxSeriesSeconds {
-			sec = MaxSeriesSeconds - 1
+		if sec >= maxSeriesSeconds {
+			sec = maxSeriesSeconds - 1
 		}
 	}
 	switch {
@@ -255,7 +259,7 @@ func (r *Recorder) addSecond(t int, sc *second) {
 	case acc.final:
 		// A late shard: reopen the finalized second by decoding it; it is
 		// finalized again when the series moves on.
-		h, err := DecodeHistogram(acc.done.HDR)
+		h, err := decodeHistogram(acc.done.HDR)
 		if err != nil {
 			h = newHistogramDigits(SeriesDigits)
 		}
@@ -374,10 +378,10 @@ func (s *Shard) CallAttempts(n int) {
 	if n < 0 {
 		n = 0
 	}
-	if n > MaxAttemptsTracked {
+	if n > maxAttemptsTracked {
 		// The tail bucket; Retry.Attempts still counts them exactly.
-		s.attempts[MaxAttemptsTracked]++
-		s.extraAttempts += int64(n - MaxAttemptsTracked)
+		s.attempts[maxAttemptsTracked]++
+		s.extraAttempts += int64(n - maxAttemptsTracked)
 		return
 	}
 	s.attempts[n]++
@@ -426,7 +430,7 @@ func (r *Recorder) Cell() *Cell {
 	c := &Cell{Start: r.start}
 	all := &MethodStats{}
 	peers := map[string]int64{}
-	var attempts [MaxAttemptsTracked + 1]int64
+	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
@@ -462,6 +466,7 @@ func (r *Recorder) Cell() *Cell {
 			}
 			ms.Latency = mergeUsed(ms.Latency, &m.latency)
 			ms.Service = mergeUsed(ms.Service, &m.service)
+			ms.OK = mergeUsed(ms.OK, &m.ok)
 			ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
 			ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
 			ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
@@ -571,6 +576,7 @@ func mergeMethodStats(dst, src *MethodStats) {
 	}
 	dst.Latency = mergeHist(dst.Latency, src.Latency)
 	dst.Service = mergeHist(dst.Service, src.Service)
+	dst.OK = mergeHist(dst.OK, src.OK)
 	dst.Attempt = mergeHist(dst.Attempt, src.Attempt)
 	dst.TTFM = mergeHist(dst.TTFM, src.TTFM)
 	dst.MessageRTT = mergeHist(dst.MessageRTT, src.MessageRTT)

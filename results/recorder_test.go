@@ -94,6 +94,10 @@ func TestRecorderMergeEqualsSingle(t *testing.T) {
 		sameBuckets(t, name+" latency", g.Latency, w.Latency)
 		sameBuckets(t, name+" service", g.Service, w.Service)
 		sameBuckets(t, name+" attempt", g.Attempt, w.Attempt)
+		sameBuckets(t, name+" ok", g.OK, w.OK)
+		if g.OK.Count() != w.Codes["OK"] {
+			t.Errorf("%s: %d OK latencies, want one per OK call (%d)", name, g.OK.Count(), w.Codes["OK"])
+		}
 		calls += w.Calls
 		errs += w.Errors
 	}
@@ -106,6 +110,7 @@ func TestRecorderMergeEqualsSingle(t *testing.T) {
 		t.Error("non-standard status code 17 was not counted")
 	}
 	sameBuckets(t, "all latency", got.All.Latency, want.All.Latency)
+	sameBuckets(t, "all ok", got.All.OK, want.All.OK)
 	if got.All.Calls != int64(len(events)) || got.All.Calls != calls || got.All.Errors != errs {
 		t.Errorf("all: %d calls %d errors, want %d, %d", got.All.Calls, got.All.Errors, calls, errs)
 	}
@@ -138,6 +143,38 @@ func TestRecorderMergeEqualsSingle(t *testing.T) {
 	}
 	if seriesCalls != int64(len(events)) {
 		t.Errorf("series calls %d, want %d", seriesCalls, len(events))
+	}
+}
+
+// Failed calls count in Latency but not in OK: with fast failures and slow
+// successes the two disagree as they should.
+func TestRecorderOKLatency(t *testing.T) {
+	r := results.NewRecorder([]string{"grpc.testing.TestService/UnaryCall"}, time.Time{})
+	s := r.Shard()
+	for i := range 1000 {
+		if i%2 == 0 {
+			s.Call(0, codes.Unavailable, time.Millisecond, time.Millisecond, 0) // fast failure
+		} else {
+			s.Call(0, codes.OK, 100*time.Millisecond, 90*time.Millisecond, 0) // slow success
+		}
+	}
+	c := r.Cell()
+	m := c.Methods["grpc.testing.TestService/UnaryCall"]
+	if m.Latency.Count() != 1000 || m.OK.Count() != 500 || c.All.OK.Count() != 500 {
+		t.Fatalf("latency %d, ok %d, all ok %d values; want 1000, 500, 500", m.Latency.Count(), m.OK.Count(), c.All.OK.Count())
+	}
+	if p50 := m.Latency.Quantile(0.5); p50 > 2*time.Millisecond {
+		t.Errorf("p50 of all calls = %v, want the fast failures (1ms)", p50)
+	}
+	if p50 := m.OK.Quantile(0.5); p50 < 99*time.Millisecond {
+		t.Errorf("p50 of OK calls = %v, want the slow successes (100ms)", p50)
+	}
+
+	// Every call failed: no OK histogram at all.
+	r = results.NewRecorder([]string{"m"}, time.Time{})
+	r.Shard().Call(0, codes.Internal, time.Millisecond, time.Millisecond, 0)
+	if ok := r.Cell().Methods["m"].OK; ok != nil {
+		t.Errorf("OK histogram = %v values for a method without a successful call, want nil", ok.Count())
 	}
 }
 
@@ -227,9 +264,6 @@ func TestRecorderEmpty(t *testing.T) {
 	}
 	if l := r.Live(); l.Calls != 0 || l.Quantile(0.99) != 0 {
 		t.Fatalf("live = %+v", l)
-	}
-	if got := r.Methods(); len(got) != len(testMethods) {
-		t.Fatalf("Methods() = %v", got)
 	}
 }
 

@@ -192,11 +192,6 @@ func (b *Breaker) validate(p *problems, path string) {
 	p.count(path, "trips", b.Trips)
 	p.count(path, "rejections", b.Rejections)
 	p.count(path, "time_open_ns", int64(b.TimeOpen))
-	for k, t := range b.Transitions {
-		if t.At < 0 {
-			p.count(pathIndex(path+".transitions", k), "at_ns", int64(t.At))
-		}
-	}
 }
 
 func (c *Cell) validateSeries(p *problems, path string) {

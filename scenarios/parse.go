@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -332,10 +333,16 @@ func (sp *Spec) loadThresholds() error {
 		return &yamlx.Error{File: sp.File, Line: n.Line, Path: "thresholds", Msg: err.Error()}
 	}
 	refs := make([]gates.CellRef, len(sp.cells))
+	var methods []string
 	for i, c := range sp.cells {
 		refs[i] = gates.CellRef{ID: c.ID, Params: c.Params}
+		for _, n := range c.Scenario.calls.names {
+			if !slices.Contains(methods, n) {
+				methods = append(methods, n)
+			}
+		}
 	}
-	if err := th.Positions("thresholds").Locate(sp.File, field.Prefix("thresholds", th.Validate(sp.Dimensions(), refs))); err != nil {
+	if err := th.Positions("thresholds").Locate(sp.File, field.Prefix("thresholds", th.Validate(sp.Dimensions(), refs, methods))); err != nil {
 		return err
 	}
 	sp.Thresholds = th

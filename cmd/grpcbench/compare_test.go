@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -36,7 +35,7 @@ func writeRun(t *testing.T, name string, repeats int, medians map[string]time.Du
 				ID: fmt.Sprintf("pool.size=%s#%d", size, r), Repeat: r, Duration: time.Second,
 				Params:  []results.Param{{Path: "client.pool.size", Value: size}},
 				Load:    results.Load{Model: results.ModelClosed, Completed: 50, AchievedRate: 50},
-				Methods: map[string]*results.MethodStats{"GetUser": ms}, All: ms,
+				Methods: map[string]*results.MethodStats{"grpcbench.user.v1.UserService/GetUser": ms}, All: ms,
 			})
 		}
 	}
@@ -74,8 +73,16 @@ func TestCompareCommand(t *testing.T) {
 		{"gate flag", []string{base, slow, "--gate", "p99=+50%"}, exitOK, []string{"p99=+50%", "ok: 2 checks"}, ""},
 		{"two gates", []string{base, slow, "--gate", "p99=+50%", "--gate", "max@GetUser=+1ms"}, exitGate, []string{"max@GetUser=+1ms", "+3.06ms"}, "1 regression"},
 		{"alpha", []string{base, slow, "--gate", "p99=+10%", "--alpha", "0.01"}, exitGate, []string{"p=0.008", "REGRESSION\n"}, ""},
-		{"alpha out of reach", []string{base, slow, "--gate", "p99=+10%", "--alpha", "0.001"}, exitGate, []string{"REGRESSION, low confidence", "need 7+7 repeats"}, ""},
-		{"low confidence", []string{base, two, "--gate", "p99=+10%"}, exitGate, []string{"n=5+2", "REGRESSION, low confidence", "low confidence: too few repeats"}, ""},
+		// Too few repeats for any difference to be significant: warn, exit 0
+		// unless --strict.
+		{"alpha out of reach", []string{base, slow, "--gate", "p99=+10%", "--alpha", "0.001"}, exitOK,
+			[]string{"regression, low confidence", "significant from 7+7", "--strict makes them fail", "ok: 2 checks, 1 regression not failing"}, ""},
+		{"low confidence", []string{base, two, "--gate", "p99=+10%"}, exitOK,
+			[]string{"n=5+2", "regression, low confidence", "warning: 2 checks with too few repeats to test (as few as 5+2"}, ""},
+		{"low confidence strict", []string{base, two, "--gate", "p99=+10%", "--strict"}, exitGate,
+			[]string{"REGRESSION, low confidence", "fail (strict)"}, "compare: FAIL: 2 checks, 1 regression"},
+		{"unknown gate method", []string{base, same, "--gate", "p99@PutUser=+10%"}, exitUsage, nil,
+			`--gate: gate "p99@PutUser=+10%": unknown method "PutUser" (methods: grpcbench.user.v1.UserService/GetUser)`},
 		{"missing cell", []string{base, fewer, "--gate", "p99=+10%"}, exitGate, []string{"absent", "MISSING"}, "1 missing"},
 		{"allow missing", []string{base, fewer, "--gate", "p99=+10%", "--allow-missing"}, exitOK, []string{"missing"}, ""},
 		{"no args", nil, exitUsage, nil, "want two results files"},
@@ -117,7 +124,17 @@ func TestCompareCommandWritesReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var suites gates.JUnitSuites
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
 	if err := xml.Unmarshal(x, &suites); err != nil {
 		t.Fatalf("JUnit: %v\n%s", err, x)
 	}
@@ -139,7 +156,7 @@ func TestCompareCommandWritesHTMLReportWithVerdicts(t *testing.T) {
 	base := writeRun(t, "base.json", 3, map[string]time.Duration{"1": 10 * time.Millisecond, "4": 5 * time.Millisecond})
 	slow := writeRun(t, "slow.json", 3, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
 	dir := filepath.Join(t.TempDir(), "report")
-	code, out, errs := runCompareCLI(base, slow, "--gate", "p99=+10%", "--report", dir)
+	code, out, errs := runCompareCLI(base, slow, "--gate", "p99=+10%", "--report", dir, "--strict")
 	if code != exitGate || !strings.Contains(out, "report: "+filepath.Join(dir, "index.html")) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}

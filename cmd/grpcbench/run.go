@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -294,25 +293,6 @@ func (p *lineProgress) event(ev scenarios.Event) {
 
 func (p *lineProgress) wait() {}
 
-func cellLine(c *results.Cell) string {
-	if c.All == nil || c.All.Calls == 0 {
-		if c.Error != "" {
-			return "error: " + c.Error
-		}
-		return "no calls"
-	}
-	s := fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, errors %.2f%%, retries/call %.3f, breaker trips %d",
-		c.Load.AchievedRate, fmtDur(c.All.Latency.Quantile(0.5)), fmtDur(c.All.Latency.Quantile(0.99)),
-		100*c.All.ErrorRate(), c.Retry.RetriesPerCall(), c.Breaker.Trips)
-	if len(c.TopErrors) > 0 {
-		s += "; " + topErrors(c)
-	}
-	if c.Error != "" {
-		s += " (" + c.Error + ")"
-	}
-	return s
-}
-
 // topErrors names a cell's most frequent failures: the top status codes
 // with their counts, and the most frequent message.
 func topErrors(c *results.Cell) string {
@@ -387,42 +367,6 @@ func (b *barProgress) event(ev scenarios.Event) {
 }
 
 func (b *barProgress) wait() { b.p.Wait() }
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
-	}
-}
-
-// printSummary prints one row per cell.
-func printSummary(w io.Writer, run *results.Run) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tcalls/s\ttarget\tp50\tp90\tp99\tp99.9\tmax\terrors\tretries/call\ttrips\tdropped\t")
-	for _, c := range run.Cells {
-		if c.All == nil || c.All.Latency == nil {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\n", c.ID, "—")
-			continue
-		}
-		h := c.All.Latency
-		target := "—"
-		if c.Load.TargetRate > 0 {
-			target = fmt.Sprintf("%.0f", c.Load.TargetRate)
-		}
-		mark := ""
-		if c.Partial {
-			mark = " (partial)"
-		}
-		fmt.Fprintf(tw, "%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f%%\t%.3f\t%d\t%d\t\n", c.ID, mark,
-			c.Load.AchievedRate, target, fmtDur(h.Quantile(0.5)), fmtDur(h.Quantile(0.9)), fmtDur(h.Quantile(0.99)),
-			fmtDur(h.Quantile(0.999)), fmtDur(h.Max()), 100*c.All.ErrorRate(), c.Retry.RetriesPerCall(), c.Breaker.Trips, c.Load.Dropped)
-	}
-	tw.Flush()
-}
 
 // warnLevel is the error rate above which the summary warns about a cell
 // that did not fail outright.
