@@ -264,6 +264,7 @@ func (b *Backend) add(o Backend) {
 	b.ServerRetries += o.ServerRetries
 	b.ServerCodes = addCounts(b.ServerCodes, o.ServerCodes)
 	b.ServerFaults = addCounts(b.ServerFaults, o.ServerFaults)
+	b.ServerMaxInflight = max(b.ServerMaxInflight, o.ServerMaxInflight)
 }
 
 // addFaults adds the fault windows of a cell that started off after out,

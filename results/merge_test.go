@@ -39,6 +39,7 @@ func TestMergeSameCellIsExact(t *testing.T) {
 		return c
 	}
 	ca, cb := cell(a, 5*time.Second, 1000), cell(b, 5*time.Second, 1000)
+	ca.Backends[0].ServerMaxInflight, cb.Backends[0].ServerMaxInflight = 7, 12
 	want := cell(single, 7*time.Second, 2000)
 	runA := &results.Run{Name: "s", Started: start, Finished: start.Add(5 * time.Second), Cells: []*results.Cell{ca}}
 	runB := &results.Run{Name: "s", Started: start.Add(lag), Finished: start.Add(7 * time.Second), Partial: true, Cells: []*results.Cell{cb}}
@@ -73,7 +74,8 @@ func TestMergeSameCellIsExact(t *testing.T) {
 	if got.Retry.Calls != want.Retry.Calls || got.Retry.Attempts != want.Retry.Attempts || got.Retry.AttemptsPerCall[2] != want.Retry.AttemptsPerCall[2] {
 		t.Errorf("retry = %+v, want %+v", got.Retry, want.Retry)
 	}
-	if got.Breaker.Trips != 2 || len(got.Backends) != 1 || got.Backends[0].ServerCalls != want.Backends[0].ClientCalls {
+	if got.Breaker.Trips != 2 || len(got.Backends) != 1 || got.Backends[0].ServerCalls != want.Backends[0].ClientCalls ||
+		got.Backends[0].ServerMaxInflight != 12 { // the largest, not the sum
 		t.Errorf("breaker %+v backends %+v", got.Breaker, got.Backends)
 	}
 	if len(got.Series) != len(want.Series) {

@@ -357,6 +357,11 @@ type Backend struct {
 	// ServerFaults counts injected faults by kind ("error/UNAVAILABLE",
 	// "latency", "stall", ...).
 	ServerFaults map[string]int64 `json:"server_faults,omitempty"`
+	// ServerMaxInflight is the most calls the (fake) server's handler had
+	// in flight at once on this backend: what a stream limit or a queue in
+	// the client let through. Zero for an external target; [Merge] keeps
+	// the largest of the shards'.
+	ServerMaxInflight int64 `json:"server_max_inflight,omitempty"`
 }
 
 // Second summarises one second of a cell's recorded phase. Calls are

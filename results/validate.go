@@ -140,6 +140,7 @@ func (c *Cell) validate(p *problems, path string, dims []string) {
 		p.count(bp, "client_calls", b.ClientCalls)
 		p.count(bp, "server_calls", b.ServerCalls)
 		p.count(bp, "server_retries", b.ServerRetries)
+		p.count(bp, "server_max_inflight", b.ServerMaxInflight)
 		p.counts(bp, "server_codes", b.ServerCodes)
 		p.counts(bp, "server_faults", b.ServerFaults)
 	}

@@ -448,6 +448,8 @@ func fillServer(rc *results.Cell, ss fakeserver.Stats) {
 			ServerRetries: b.TotalRetries(),
 			ServerCodes:   b.Codes,
 			ServerFaults:  b.Faults,
+			// The most in flight at once: what a stream limit let through.
+			ServerMaxInflight: b.MaxInflight,
 		})
 	}
 }
