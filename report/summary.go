@@ -16,9 +16,11 @@ import (
 // why a cell is left out of that comparison, and a verdict per run.
 //
 // A cell is flagged (and never marked best) when it failed, was cut short,
-// made no call, sent its calls to fewer backends than another cell of its
-// run did ("all calls to backend 0": pick_first beside round_robin, whose
-// latency is that of one backend only), or failed clearly more of its calls
+// made no call, ran the closed model beside open-model cells ("closed
+// model": its latency leaves out the time a stall kept calls from being
+// sent), sent its calls to fewer backends than another cell of its run did
+// ("all calls to backend 0": pick_first beside round_robin, whose latency
+// is that of one backend only), or failed clearly more of its calls
 // than the best cell of its run: more than one percentage point and half
 // again above the lowest error rate ("12% errors"; fast failures make
 // latency look good).
@@ -283,10 +285,13 @@ func summaryKeep(all [][]float64) []bool {
 
 // flag sets the flags of every row.
 func (s *Summary) flag() {
-	// Per run: the most backends any cell used, and the lowest error rate.
+	// Per run: the most backends any cell used, the lowest error rate, and
+	// whether any cell ran the open model.
 	maxUsed := map[int]int{}
 	minErr := map[int]float64{}
+	open := map[int]bool{}
 	for _, r := range s.Rows {
+		open[r.Run] = open[r.Run] || r.Cell.Load.Model == results.ModelOpen
 		maxUsed[r.Run] = max(maxUsed[r.Run], len(usedBackends(r.Cell)))
 		if e, ok := errorRate(r.Cell); ok && r.Cell.Error == "" {
 			if m, seen := minErr[r.Run]; !seen || e < m {
@@ -306,6 +311,12 @@ func (s *Summary) flag() {
 		}
 		if c.Partial {
 			r.Flags = append(r.Flags, "partial")
+		}
+		// A closed model's latency counts from when a worker got to send,
+		// so a stall that held the workers back is missing from it: beside
+		// open-model cells its low percentiles must not win.
+		if c.Load.Model == results.ModelClosed && open[r.Run] {
+			r.Flags = append(r.Flags, "closed model: hides stalls the open cells count")
 		}
 		if used := usedBackends(c); len(used) > 0 && len(used) < maxUsed[r.Run] {
 			r.Flags = append(r.Flags, backendFlag(c, used, maxUsed[r.Run]))

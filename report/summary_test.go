@@ -179,3 +179,34 @@ func TestSummarizeMethods(t *testing.T) {
 		t.Errorf("%d method rows for a one-method run", len(s.Methods))
 	}
 }
+
+// A closed model's latency leaves out the stall that kept its workers from
+// sending (coordinated omission): beside open-model cells its low
+// percentiles are flagged, never marked best. A run of closed cells only
+// is compared as usual.
+func TestSummarizeFlagsClosedBesideOpen(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(id, model string, lat time.Duration) *results.Cell {
+		rec := results.NewRecorder([]string{"p.S/M"}, start)
+		sh := rec.Shard()
+		for i := range 200 {
+			sh.Call(0, codes.OK, lat+time.Duration(i)*time.Microsecond, lat, time.Duration(i)*time.Millisecond)
+		}
+		c := rec.Cell()
+		c.ID, c.Duration, c.Load.Model = id, time.Second, model
+		return c
+	}
+	mixed := report.Summarize(&results.Run{Cells: []*results.Cell{
+		mk("open#1", results.ModelOpen, 150*time.Millisecond), mk("closed#1", results.ModelClosed, time.Millisecond)}})
+	if got := mixed.Rows[1].Flags; len(got) != 1 || !strings.HasPrefix(got[0], "closed model") {
+		t.Errorf("closed cell beside an open one: flags %q", got)
+	}
+	if len(mixed.Rows[0].Flags) != 0 || slices.Contains(mixed.Rows[1].Best, true) {
+		t.Errorf("open flags %q, closed best %v", mixed.Rows[0].Flags, mixed.Rows[1].Best)
+	}
+	closed := report.Summarize(&results.Run{Cells: []*results.Cell{
+		mk("a#1", results.ModelClosed, 150*time.Millisecond), mk("b#1", results.ModelClosed, time.Millisecond)}})
+	if len(closed.Rows[0].Flags)+len(closed.Rows[1].Flags) != 0 || !closed.Rows[1].Best[column(t, closed, "p99")] {
+		t.Errorf("closed cells only: flags %q %q, best %v", closed.Rows[0].Flags, closed.Rows[1].Flags, closed.Rows[1].Best)
+	}
+}
