@@ -72,6 +72,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return failure(runErr)
 	}
 	printSummary(e.stdout, run)
+	printDetails(e.stdout, run)                          // details.go: shares, lag, hedges, ejections, churn
 	warnErrors(e.stdout, run)                            // before writing: the numbers survive a failed write
 	if err := writeResults(ctx, *out, run); err != nil { // output.go: atomic, exit 3
 		return err
