@@ -109,3 +109,41 @@ func panelRange(p *panel) (string, bool) {
 	ok := lo >= axis.Min-1e-9 && hi <= top+1e-9 && top <= axis.Max+1e-9
 	return fmt.Sprintf("%s data [%.4g, %.4g] axis [%.4g, %.4g] top tick %.4g", name, lo, hi, axis.Min, axis.Max, top), ok
 }
+
+// MatrixMarks builds the matrix view of runs and returns its x labels, the
+// x positions of the points its lines join, and those of the points it
+// draws apart as flagged.
+func MatrixMarks(runs []*results.Run) (ticks []string, joined, apart []float64, err error) {
+	opts := Options{}.withDefaults()
+	sum := Summarize(runs...)
+	labels := runLabels(runs, opts.RunLabels)
+	f, _, err := matrixChart(runs, labels, buildCells(runs, labels, sum), opts)
+	if err != nil || f == nil {
+		return nil, nil, nil, err
+	}
+	for _, row := range f.plots {
+		for _, p := range row {
+			if p == nil {
+				continue
+			}
+			for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+				ticks = append(ticks, t.Label)
+			}
+			for _, d := range p.data {
+				switch x := d.(type) {
+				case *plotter.Line:
+					for _, xy := range x.XYs {
+						joined = append(joined, xy.X)
+					}
+				case *plotter.Scatter:
+					if x.GlyphStyle.Color == flaggedGlyph.Color && x.GlyphStyle.Shape == flaggedGlyph.Shape {
+						for _, xy := range x.XYs {
+							apart = append(apart, xy.X)
+						}
+					}
+				}
+			}
+		}
+	}
+	return ticks, joined, apart, nil
+}

@@ -351,7 +351,7 @@ nav a{margin-right:1rem}
 </table>
 {{end}}
 <h2 id="summary">Summary</h2>
-<p>One row per cell, all methods together. Latency counts from the intended start of each call and includes failed calls{{if hasOK .Columns}}; the ok columns count the calls that ended OK only{{end}}. ★ marks the best value of a column among the cells that did comparable work; a flagged cell (sent its calls to fewer backends, or failed clearly more of them) is left out of that comparison. Click a header to sort.</p>
+<p>One row per cell, all methods together. Latency counts from the intended start of each call and includes failed calls{{if hasOK .Columns}}; the ok columns count the calls that ended OK only{{end}}. ★ marks the best value of a column among the cells that did comparable work; a flagged cell (it sent its calls to fewer backends, failed clearly more of them, or ran the closed model beside open-model cells) is left out of that comparison. Click a header to sort.</p>
 <div class="wrap">
 <table class="sortable summary">
 <thead><tr><th class="text" data-name="cell">cell</th>{{range .Columns}}<th data-name="{{.Name}}" title="{{.Title}}{{if gt .Better 0}} (highest is best){{else if lt .Better 0}} (lowest is best){{end}}">{{.Name}}</th>{{end}}</tr></thead>

@@ -156,6 +156,9 @@ func matrixChart(runs []*results.Run, labels []string, cells []*cellView, o Opti
 	case len(dims) > 2:
 		caption += " One panel per value of " + strings.Join(dims[2:], ", ") + "."
 	}
+	if slices.ContainsFunc(groups, func(g *matrixGroup) bool { return g.flag != "" }) {
+		caption += " Crosses apart from the lines: matrix points left out of the comparison (the summary's notes say why)."
+	}
 	return f, caption + note, nil
 }
 
@@ -163,8 +166,15 @@ func matrixChart(runs []*results.Run, labels []string, cells []*cellView, o Opti
 // lines of the matrix view are drawn.
 const dodge = 0.03
 
-// matrixPoints are one line's p99 and p50 points in one facet.
-type matrixPoints struct{ p99, p50 plotter.XYs }
+// matrixPoints are one line's p99 and p50 points in one facet: those of
+// comparable matrix points, joined by the line, and those of flagged ones
+// (pick_first beside balancing policies, a cell with many more errors),
+// drawn apart as crosses so that a low flagged point does not read as the
+// line's best.
+type matrixPoints struct{ p99, p50, out99, out50 plotter.XYs }
+
+// flaggedGlyph marks the p99 and p50 of a flagged matrix point.
+var flaggedGlyph = draw.GlyphStyle{Color: color.Gray{Y: 96}, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
 
 // drawMatrix draws the facets of the matrix view on a shared latency axis.
 func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, error) {
@@ -189,10 +199,16 @@ func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, erro
 		// Lines are dodged a little apart so that equal values stay visible.
 		j := float64(slices.Index(l.lineKeys, lk))
 		x := xpos[l.xOf(g)] + dodge*(j-float64(len(l.lineKeys)-1)/2)
-		d.p99 = append(d.p99, plotter.XY{X: x, Y: p99})
-		d.p50 = append(d.p50, plotter.XY{X: x, Y: p50})
+		if g.flag != "" {
+			d.out99 = append(d.out99, plotter.XY{X: x, Y: p99})
+			d.out50 = append(d.out50, plotter.XY{X: x, Y: p50})
+		} else {
+			d.p99 = append(d.p99, plotter.XY{X: x, Y: p99})
+			d.p50 = append(d.p50, plotter.XY{X: x, Y: p50})
+		}
 		lo, hi = min(lo, p50), max(hi, p99)
 	}
+	flagged := slices.ContainsFunc(groups, func(g *matrixGroup) bool { return g.flag != "" })
 	cols := min(len(l.facetKys), 3)
 	rows := (len(l.facetKys) + cols - 1) / cols
 	panelH := o.Width * 9 / 16
@@ -213,7 +229,7 @@ func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, erro
 	}
 	for i, fk := range l.facetKys {
 		p := newPlot(fk, l.xName, "latency (ms)")
-		p.X.Tick.Marker = nominalTicks(l.xvals)
+		p.X.Tick.Marker = nominalTicks(unrankedLabels(l, groups))
 		p.X.Min, p.X.Max = -0.3, float64(len(l.xvals)-1)+0.3
 		latencyAxis(&p.Y, lo, hi)
 		for j, lk := range l.lineKeys {
@@ -238,7 +254,41 @@ func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, erro
 	f.legend = append(f.legend,
 		legendItem{"p99: solid with markers", []plot.Thumbnailer{lineThumb(lineStyle(color.Black, false))}},
 		legendItem{"p50: dashed", []plot.Thumbnailer{lineThumb(lineStyle(color.Black, true))}})
+	if flagged {
+		f.legend = append(f.legend, legendItem{"not comparable (large: p99, small: p50): see the summary's notes", []plot.Thumbnailer{glyphThumb(flaggedGlyph)}})
+	}
 	return f, nil
+}
+
+// unrankedLabels returns the x labels of the matrix view, with "(not
+// ranked)" under the values whose every matrix point is flagged.
+func unrankedLabels(l matrixLayout, groups []*matrixGroup) []string {
+	out := slices.Clone(l.xvals)
+	for i, v := range out {
+		all := false
+		for _, g := range groups {
+			if l.xOf(g) != v {
+				continue
+			}
+			if g.flag == "" {
+				all = false
+				break
+			}
+			all = true
+		}
+		if all {
+			out[i] = v + "\n(not ranked)"
+		}
+	}
+	return out
+}
+
+// glyphThumb draws a legend entry as one marker.
+type glyphThumb draw.GlyphStyle
+
+// Thumbnail implements plot.Thumbnailer.
+func (t glyphThumb) Thumbnail(c *draw.Canvas) {
+	c.DrawGlyph(draw.GlyphStyle(t), c.Center())
 }
 
 // lineFlag returns the flag shared by every matrix point of line lk, ""
@@ -261,22 +311,41 @@ func lineFlag(l matrixLayout, groups []*matrixGroup, lk string) string {
 }
 
 // matrixLine draws one line's p99 (solid, with markers at every point) and
-// p50 (dashed).
+// p50 (dashed) through its comparable points, and its flagged points as
+// crosses apart from the line.
 func matrixLine(p *panel, d *matrixPoints, st seriesLook) error {
-	sort.Slice(d.p99, func(i, j int) bool { return d.p99[i].X < d.p99[j].X })
-	sort.Slice(d.p50, func(i, j int) bool { return d.p50[i].X < d.p50[j].X })
-	if err := addLine(p, d.p99, st.line); err != nil {
+	if len(d.p99) > 0 {
+		sort.Slice(d.p99, func(i, j int) bool { return d.p99[i].X < d.p99[j].X })
+		sort.Slice(d.p50, func(i, j int) bool { return d.p50[i].X < d.p50[j].X })
+		if err := addLine(p, d.p99, st.line); err != nil {
+			return err
+		}
+		dashed := lineStyle(st.line.Color, true)
+		if err := addLine(p, d.p50, dashed); err != nil {
+			return err
+		}
+		if err := addScatter(p, d.p99, *st.glyph); err != nil {
+			return err
+		}
+	}
+	if len(d.out99) == 0 {
+		return nil
+	}
+	small := flaggedGlyph
+	small.Radius = vg.Points(2.5)
+	if err := addScatter(p, d.out99, flaggedGlyph); err != nil {
 		return err
 	}
-	dashed := lineStyle(st.line.Color, true)
-	if err := addLine(p, d.p50, dashed); err != nil {
-		return err
-	}
-	s, err := plotter.NewScatter(d.p99)
+	return addScatter(p, d.out50, small)
+}
+
+// addScatter adds markers at xys in style g to p.
+func addScatter(p *panel, xys plotter.XYs, g draw.GlyphStyle) error {
+	s, err := plotter.NewScatter(xys)
 	if err != nil {
 		return fmt.Errorf("report: scatter: %w", err)
 	}
-	s.GlyphStyle = *st.glyph
+	s.GlyphStyle = g
 	p.Add(s)
 	return nil
 }

@@ -210,3 +210,29 @@ func TestSummarizeFlagsClosedBesideOpen(t *testing.T) {
 		t.Errorf("closed cells only: flags %q %q, best %v", closed.Rows[0].Flags, closed.Rows[1].Flags, closed.Rows[1].Best)
 	}
 }
+
+// In the matrix view a flagged matrix point (pick_first beside balancing
+// policies: fastest, because it measured one backend) is not joined to the
+// line it would look best on: it is drawn apart, and its x label says
+// "not ranked".
+func TestMatrixDrawsFlaggedPointsApart(t *testing.T) {
+	full := poolVsLB(1, "")
+	run := &results.Run{Name: "slow-backend", Dimensions: []string{"client.lb.policy"}}
+	for _, c := range full.Cells {
+		if c.Params[0].Value == "1" {
+			c.Params = c.Params[1:]
+			run.Cells = append(run.Cells, c)
+		}
+	}
+	ticks, joined, apart, err := report.MatrixMarks([]*results.Run{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"pick_first\n(not ranked)", "round_robin", "least_request"}; !slices.Equal(ticks, want) {
+		t.Errorf("x labels %q, want %q", ticks, want)
+	}
+	// pick_first is x = 0: two marks apart (p99, p50), none on a line.
+	if !slices.Equal(apart, []float64{0, 0}) || slices.Contains(joined, 0) || len(joined) != 4 {
+		t.Errorf("joined at x %v, apart at x %v", joined, apart)
+	}
+}
