@@ -408,11 +408,14 @@ func TestKnownAnswer_HedgingCutsTheTail(t *testing.T) {
 		t.Errorf("hedging cut p99 only %.2f×", ratio)
 	}
 	extra := measureCells(hedged, func(c *results.Cell) float64 { return float64(c.Hedging.Hedges) / float64(c.Hedging.Calls) })
-	t.Logf("extra load: hedges per call %s", formatAll(extra, fmtPct))
-	for i, c := range hedged {
-		if extra[i] < 0.03 || extra[i] > 0.25 {
-			t.Errorf("%s: %s hedges per call, want about 8%% (hedging_delay near the p92)", c.ID, fmtPct(extra[i]))
-		}
+	t.Logf("extra load: hedges per call %s (median %s)", formatAll(extra, fmtPct), fmtPct(gates.Median(extra)))
+	// The stated price: about the share of calls slower than the hedging
+	// delay (8%). Judged on the median: a cell the machine held up for
+	// 100ms sends a hedge for every call in flight then.
+	if m := gates.Median(extra); m < 0.04 || m > 0.15 {
+		t.Errorf("median %s hedges per call, want about 8%% (hedging_delay near the p92)", fmtPct(m))
+	}
+	for _, c := range hedged {
 		if c.Hedging.ServerExtra < c.Hedging.Hedges/2 {
 			t.Errorf("%s: %d hedges but %d extra calls at the server", c.ID, c.Hedging.Hedges, c.Hedging.ServerExtra)
 		}
