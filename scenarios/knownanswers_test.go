@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -247,11 +248,12 @@ func failedQuantile(c *results.Cell, q float64) float64 {
 // Every example loads and validates as written (the known answers below
 // run them with overrides; this catches an example that no longer parses).
 func TestExamplesLoad(t *testing.T) {
-	files := []string{"quickstart.yaml", "pool-vs-lb.yaml", "retry-storm.yaml", "breaker.yaml", "streaming.yaml",
-		"max-throughput.yaml", "pool-vs-stream-limit.yaml", "slow-backend.yaml", "coordinated-omission.yaml",
-		"hedging.yaml", "ejection-vs-breaker.yaml", "discovery-churn.yaml"}
+	files, err := filepath.Glob("examples/*.yaml")
+	if err != nil || len(files) < 12 {
+		t.Fatalf("examples: %q, %v", files, err)
+	}
 	for _, f := range files {
-		sp, err := LoadFile(context.Background(), "examples/"+f)
+		sp, err := LoadFile(context.Background(), f)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
