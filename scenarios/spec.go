@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -388,4 +389,44 @@ func (r RawYAML) MarshalYAML() (any, error) {
 		return nil, nil
 	}
 	return r.Node, nil
+}
+
+// resolvePaths makes the file names a scenario gives relative to its own
+// directory (dir), as protoset, proto and data_file are: TLS files, token
+// files, the discovery file. ${file:…} references in metadata stay relative
+// to the working directory, like the environment they stand beside.
+func (s *Scenario) resolvePaths(dir string) {
+	if dir == "" || dir == "." {
+		return
+	}
+	fix := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if t := s.Client.TLS; t != nil {
+		c := *t
+		fix(&c.CAFile)
+		fix(&c.CertFile)
+		fix(&c.KeyFile)
+		s.Client.TLS = &c
+	}
+	if cr := s.Client.Credentials; cr != nil {
+		c := *cr
+		fix(&c.BearerTokenFile)
+		s.Client.Credentials = &c
+	}
+	if t := s.Server.Config.TLS; t != nil {
+		c := *t
+		fix(&c.CertFile)
+		fix(&c.KeyFile)
+		fix(&c.ClientCAFile)
+		s.Server.Config.TLS = &c
+	}
+	if rt := s.Server.RequireToken; rt != nil {
+		c := *rt
+		fix(&c.File)
+		s.Server.RequireToken = &c
+	}
+	fix(&s.Client.Discovery.File)
 }
