@@ -71,7 +71,7 @@ func TestExitCodesAndHelp(t *testing.T) {
 		{"version json", []string{"version", "--json"}, exitOK, `"grpc_version"`, ""},
 		{"version extra arg", []string{"version", "x"}, exitUsage, "", "takes no arguments"},
 		{"unknown flag", []string{"fakeserver", "--nope"}, exitUsage, "", "unknown flag: --nope"},
-		{"command help", []string{"fakeserver", "--help"}, exitOK, "", "--faults"},
+		{"command help", []string{"fakeserver", "--help"}, exitOK, "--faults", ""},
 		{"bad fault file", []string{"fakeserver", "--faults", bad}, exitUsage, "", "bad.yaml:2: faults[0].error.rate: must be between 0 and 1, got 2"},
 		{"missing fault file", []string{"fakeserver", "--faults", "/nonexistent.yaml"}, exitUsage, "", "nonexistent.yaml"},
 		{"bad listen", []string{"fakeserver", "--listen", "nonsense"}, exitUsage, "", "--listen"},
