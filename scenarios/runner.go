@@ -174,7 +174,7 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	recordFrom := cs.epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(s.calls.names, recordFrom)
 	rec.SetPeerCounter(cs.peers)
-	shares := &backendShares{peers: cs.peers, start: recordFrom}
+	shares := &backendShares{peers: cs.peers, start: recordFrom, prev: cs.epoch, last: map[string]int64{}}
 	d, err := newDriver(c, cs.stack, rec, cs.peers, cs.epoch)
 	if err != nil {
 		return fail(err)
