@@ -266,7 +266,37 @@ func (s *Scenario) withDefaults(file string) {
 			s.Server.StoreSize = fakeserver.DefaultStoreSize
 		}
 	}
-	l := &s.Load
+	s.Load.withDefaults()
+	if len(s.Mix) == 0 {
+		s.Mix = []MixEntry{{Call: "GetUser"}}
+	}
+	for i := range s.Mix {
+		e := &s.Mix[i]
+		if e.Weight == 0 {
+			e.Weight = 1
+		}
+		e.Retry, e.Hedging = policyDefaults(e.Retry), hedgingDefaults(e.Hedging)
+	}
+	c := &s.Client
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	c.Pool = c.Pool.WithDefaults()
+	if c.LB.Policy == "" {
+		c.LB.Policy = lb.DefaultPolicy
+	}
+	c.Retry, c.Hedging = policyDefaults(c.Retry), hedgingDefaults(c.Hedging)
+	if c.Breaker != nil {
+		b := c.Breaker.WithDefaults()
+		c.Breaker = &b
+	}
+	if s.Repeat == 0 {
+		s.Repeat = 1
+	}
+}
+
+// withDefaults fills the load's zero fields for its model.
+func (l *Load) withDefaults() {
 	if l.Model == "" {
 		l.Model = ModelOpen
 	}
@@ -298,48 +328,22 @@ func (s *Scenario) withDefaults(file string) {
 			l.MaxCalls = 10_000_000
 		}
 	}
-	if len(s.Mix) == 0 {
-		s.Mix = []MixEntry{{Call: "GetUser"}}
+}
+
+func policyDefaults(p *retry.Policy) *retry.Policy {
+	if p == nil {
+		return nil
 	}
-	for i := range s.Mix {
-		if s.Mix[i].Weight == 0 {
-			s.Mix[i].Weight = 1
-		}
+	d := p.WithDefaults()
+	return &d
+}
+
+func hedgingDefaults(h *retry.HedgingPolicy) *retry.HedgingPolicy {
+	if h == nil {
+		return nil
 	}
-	c := &s.Client
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	c.Pool = c.Pool.WithDefaults()
-	if c.LB.Policy == "" {
-		c.LB.Policy = lb.DefaultPolicy
-	}
-	if c.Retry != nil {
-		p := c.Retry.WithDefaults()
-		c.Retry = &p
-	}
-	if c.Breaker != nil {
-		b := c.Breaker.WithDefaults()
-		c.Breaker = &b
-	}
-	if c.Hedging != nil {
-		h := c.Hedging.WithDefaults()
-		c.Hedging = &h
-	}
-	for i := range s.Mix {
-		e := &s.Mix[i]
-		if e.Retry != nil {
-			p := e.Retry.WithDefaults()
-			e.Retry = &p
-		}
-		if e.Hedging != nil {
-			h := e.Hedging.WithDefaults()
-			e.Hedging = &h
-		}
-	}
-	if s.Repeat == 0 {
-		s.Repeat = 1
-	}
+	d := h.WithDefaults()
+	return &d
 }
 
 // TargetRate is the average intended arrival rate of the recorded phase
