@@ -323,7 +323,7 @@ func (l *Load) withDefaults() {
 	}
 	if l.MaxCalls == 0 {
 		if l.Model == ModelOpen {
-			l.MaxCalls = NewSchedule(*l).MaxCalls()
+			l.MaxCalls = newSchedule(*l).MaxCalls()
 		} else {
 			l.MaxCalls = 10_000_000
 		}
@@ -352,7 +352,7 @@ func (s *Scenario) TargetRate() float64 {
 	if s.Load.Model != ModelOpen {
 		return 0
 	}
-	return NewSchedule(s.Load).TargetRate()
+	return newSchedule(s.Load).TargetRate()
 }
 
 func isLoopback(host string) bool {
