@@ -297,20 +297,33 @@ func (a *AttemptCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *
 		a.finishCall(c, err, ctx.Err() == nil)
 		return nil, err
 	}
-	return &countedStream{ClientStream: cs, a: a, c: c, ctx: ctx}, nil
+	return &countedStream{ClientStream: cs, a: a, c: c, ctx: ctx, single: !desc.ServerStreams}, nil
 }
 
-// countedStream books its call when RecvMsg reports the end.
+// countedStream books its call when RecvMsg reports the end: an error
+// (io.EOF included), or the one reply of a stream whose server sends one
+// (gRPC has read the end of such a stream when RecvMsg returns it).
 type countedStream struct {
 	grpc.ClientStream
-	a   *AttemptCounter
-	c   *nativeCall
-	ctx context.Context
+	a      *AttemptCounter
+	c      *nativeCall
+	ctx    context.Context
+	single bool // the server sends one reply (client streaming)
+	done   bool
 }
 
 func (s *countedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
+	if s.done {
+		return err
+	}
+	if err == nil && s.single {
+		s.done = true
+		s.a.finishCall(s.c, nil, true)
+		return nil
+	}
 	if err != nil {
+		s.done = true
 		if errors.Is(err, io.EOF) {
 			s.a.finishCall(s.c, nil, true)
 		} else {
