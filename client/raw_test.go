@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 
@@ -130,10 +129,6 @@ func (garbageCodec) Name() string                         { return "proto" }
 // TestMalformedReply: a reply that does not decode is an error when
 // decoding, and only counted when not.
 func TestMalformedReply(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := grpc.NewServer(grpc.ForceServerCodecV2(garbageCodec{}), grpc.UnknownServiceHandler(func(_ any, st grpc.ServerStream) error {
 		var in struct{}
 		if err := st.RecvMsg(&in); err != nil {
@@ -141,10 +136,7 @@ func TestMalformedReply(t *testing.T) {
 		}
 		return st.SendMsg(&in)
 	}))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(lis) }()
-	defer func() { s.Stop(); <-done }()
-	cc := testserver.Dial(t, lis.Addr().String())
+	cc := testserver.Dial(t, testserver.Serve(t, s))
 	set, _ := methods.FromFiles("interop", testserver.InteropFile())
 	m, _ := set.Lookup("UnaryCall")
 	c := client.New(cc)
@@ -152,7 +144,7 @@ func TestMalformedReply(t *testing.T) {
 	if err := c.Unary(context.Background(), m, &client.Payload{}, counted); err != nil || counted.Size != 3 {
 		t.Errorf("counting only: err %v, size %d; want nil, 3", err, counted.Size)
 	}
-	err = c.Unary(context.Background(), m, &client.Payload{}, &client.Reply{Msg: dynamicpb.NewMessage(m.Output())})
+	err := c.Unary(context.Background(), m, &client.Payload{}, &client.Reply{Msg: dynamicpb.NewMessage(m.Output())})
 	if err == nil || !strings.Contains(err.Error(), "does not decode as grpc.testing.SimpleResponse") {
 		t.Errorf("decoding: err = %v", err)
 	}

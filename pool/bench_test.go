@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
@@ -16,7 +17,7 @@ import (
 // of connection to a fake server on 127.0.0.1. The difference is the pool's
 // cost per call (pick, in-flight counting).
 func BenchmarkInvoke(b *testing.B) {
-	cl := startCluster(b, fakeserver.Config{Seed: 1})
+	cl := testserver.Fake(b, fakeserver.Config{Seed: 1})
 	addr := cl.Addrs()[0]
 	raw, err := grpc.NewClient(addr, insecureCreds)
 	if err != nil {

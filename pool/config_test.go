@@ -2,11 +2,10 @@ package pool_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/pool"
 )
@@ -27,31 +26,7 @@ func TestConfigValidate(t *testing.T) {
 			[]string{"warmup_timeout: must not be negative", "max_age: must not be negative"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %v", tt.want)
-			}
-			var errs []error
-			if j, ok := err.(interface{ Unwrap() []error }); ok {
-				errs = j.Unwrap()
-			}
-			if len(errs) != len(tt.want) {
-				t.Fatalf("Validate() = %v: %d errors, want %d", err, len(errs), len(tt.want))
-			}
-			for i, w := range tt.want {
-				var fe *field.Error
-				if !errors.As(errs[i], &fe) || !strings.Contains(fe.Error(), w) {
-					t.Errorf("error %d = %v, want a FieldError containing %q", i, errs[i], w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.c.Validate(), tt.want...) })
 	}
 }
 

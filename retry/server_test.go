@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -26,31 +27,13 @@ func ptr[T any](v T) *T { return &v }
 // with a plain client connection to it.
 func startCluster(t testing.TB, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
-	cl, cc := startClusterWith(t, nil, faults...)
-	return cl, cc
+	return startClusterWith(t, nil, faults...)
 }
 
+// startClusterWith is startCluster with extra dial options.
 func startClusterWith(t testing.TB, dial []grpc.DialOption, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 7, Faults: faults})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	dial = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, dial...)
-	cc, err := grpc.NewClient(cl.Addrs()[0], dial...)
-	if err != nil {
-		cl.Stop()
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cc.Close()
-		cl.Stop()
-		cancel()
-	})
-	return cl, cc
+	return testserver.FakeConn(t, fakeserver.Config{Backends: 1, Seed: 7, Faults: faults}, dial...)
 }
 
 func serverCalls(cl *fakeserver.Cluster, method string) (calls, retries int64) {
