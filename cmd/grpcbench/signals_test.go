@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -262,13 +263,7 @@ func TestHandleInterrupts(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stderr.String(), "again: aborting") {
-		if time.Now().After(deadline) {
-			t.Fatalf("second signal not handled: %q", stderr.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the second signal to be handled", func() bool { return strings.Contains(stderr.String(), "again: aborting") })
 	select {
 	case code := <-exited:
 		t.Fatalf("exited %d while a commit was in progress", code)
