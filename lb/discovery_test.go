@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/lb"
 )
 
@@ -245,13 +246,7 @@ func TestBind(t *testing.T) {
 		t.Fatalf("a bad file changed Addrs() to %q", got)
 	}
 	writeAtomic(t, path, "127.0.0.1:2\n")
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(r.Addrs(), []string{"127.0.0.1:2"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Addrs() = %q after the file changed", r.Addrs())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "Addrs() to follow the file", func() bool { return slices.Equal(r.Addrs(), []string{"127.0.0.1:2"}) })
 	cancel()
 	if err := b.Wait(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait() = %v, want context.Canceled", err)
