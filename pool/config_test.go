@@ -18,9 +18,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero means defaults", pool.Config{}, nil},
 		{"all set", pool.Config{Size: 8, Pick: pool.PickLeastInflight, Warmup: true, WarmupTimeout: time.Second, MaxAge: time.Minute}, nil},
-		{"max size", pool.Config{Size: pool.MaxSize}, nil},
+		{"max size", pool.Config{Size: 1024}, nil},
 		{"negative size", pool.Config{Size: -1}, []string{"size: must be between 1 and 1024, got -1"}},
-		{"too large", pool.Config{Size: pool.MaxSize + 1}, []string{"size: must be between"}},
+		{"too large", pool.Config{Size: 1025}, []string{"size: must be between"}},
 		{"unknown pick", pool.Config{Pick: "fastest"}, []string{`pick: unknown strategy "fastest"`}},
 		{"negative durations", pool.Config{WarmupTimeout: -time.Second, MaxAge: -time.Second},
 			[]string{"warmup_timeout: must not be negative", "max_age: must not be negative"}},
@@ -31,10 +31,10 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	got := pool.DefaultConfig()
+	got := pool.Config{}.WithDefaults()
 	want := pool.Config{Size: 1, Pick: pool.PickRoundRobin, WarmupTimeout: 5 * time.Second}
 	if got != want {
-		t.Fatalf("DefaultConfig() = %+v, want %+v", got, want)
+		t.Fatalf("Config{}.WithDefaults() = %+v, want %+v", got, want)
 	}
 	kept := pool.Config{Size: 3, Pick: pool.PickRandom, WarmupTimeout: time.Second, MaxAge: time.Minute}
 	if kept.WithDefaults() != kept {

@@ -70,7 +70,7 @@ func TestChooseTable(t *testing.T) {
 }
 
 func TestPickAllocs(t *testing.T) {
-	for _, pick := range Picks {
+	for _, pick := range picks {
 		t.Run(string(pick), func(t *testing.T) {
 			p := idlePool(t, 4, pick)
 			if n := testing.AllocsPerRun(1000, func() { p.release(p.acquire()) }); n != 0 {
@@ -81,7 +81,7 @@ func TestPickAllocs(t *testing.T) {
 }
 
 func BenchmarkPick(b *testing.B) {
-	for _, pick := range Picks {
+	for _, pick := range picks {
 		b.Run(string(pick), func(b *testing.B) {
 			p, err := New(context.Background(), "127.0.0.1:1", Config{Size: 4, Pick: pick},
 				grpc.WithTransportCredentials(insecure.NewCredentials()))
