@@ -317,7 +317,7 @@ func TestHedgingPolicyValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.p.Validate(), tt.want...) })
 	}
 	d := retry.HedgingPolicy{}.WithDefaults()
-	if *d.MaxAttempts != 2 || d.HedgingDelay != 0 || len(d.NonFatalCodes) != 3 || *d.MaxBuffer != retry.DefaultMaxBuffer {
+	if *d.MaxAttempts != 2 || d.HedgingDelay != 0 || len(d.NonFatalCodes) != 3 || *d.MaxBuffer != 64<<10 {
 		t.Fatalf("defaults %+v", d)
 	}
 }

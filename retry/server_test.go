@@ -120,7 +120,7 @@ func TestUnaryUnderErrorRate(t *testing.T) {
 					t.Errorf("client counted %d calls, %d attempts; server received %d calls", st.Calls, st.Attempts, calls)
 				}
 				if retries != st.Attempts-st.Calls {
-					t.Errorf("server saw %d retries marked %s, client made %d", retries, retry.PreviousAttemptsHeader, st.Attempts-st.Calls)
+					t.Errorf("server saw %d retries marked %s, client made %d", retries, "grpc-previous-rpc-attempts", st.Attempts-st.Calls)
 				}
 				if fails := int64(unaryCalls - okCalls); st.GaveUp != fails {
 					t.Errorf("GaveUp = %d, want %d failed calls", st.GaveUp, fails)
