@@ -186,7 +186,7 @@ func TestListBalancing(t *testing.T) {
 				}
 				cl := testserver.Fake(t, sc)
 				d, p := newStack(t, dial.Config{}, dial.Target{Targets: cl.Addrs()}, policy, 1)
-				if d.Resolver() == nil || !strings.HasPrefix(d.Target(), lb.SchemePrefix) {
+				if d.Resolver() == nil || !strings.HasPrefix(d.Target(), d.Resolver().Scheme()+":") {
 					t.Fatalf("a list dials %q without its resolver", d.Target())
 				}
 				if policy == lb.RoundRobin {
