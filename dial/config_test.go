@@ -220,8 +220,8 @@ func TestConnDialOptions(t *testing.T) {
 		t.Errorf("every knob gives %d options, want 5", n)
 	}
 	got := dial.ConnectBackoff{BaseDelay: 200 * time.Second}.WithDefaults()
-	if got.BaseDelay != 200*time.Second || got.MaxDelay != 200*time.Second || got.Multiplier != dial.DefaultMultiplier ||
-		*got.Jitter != dial.DefaultJitter || got.MinConnectTimeout != dial.DefaultMinConnectTimeout {
+	if got.BaseDelay != 200*time.Second || got.MaxDelay != 200*time.Second || got.Multiplier != 1.6 ||
+		*got.Jitter != 0.2 || got.MinConnectTimeout != 20*time.Second {
 		t.Errorf("WithDefaults() = %+v", got)
 	}
 	zero := 0.0
