@@ -49,7 +49,7 @@ func newSet(origin string, files *protoregistry.Files, names []string) (*Set, er
 	sort.Slice(s.services, func(i, j int) bool { return s.services[i].FullName() < s.services[j].FullName() })
 	for _, sd := range s.services {
 		for i := range sd.Methods().Len() {
-			s.methods = append(s.methods, New(sd.Methods().Get(i)))
+			s.methods = append(s.methods, newMethod(sd.Methods().Get(i)))
 		}
 	}
 	return s, nil
