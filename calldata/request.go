@@ -51,13 +51,13 @@ type fastHole struct {
 	num      protowire.Number
 	kind     protoreflect.Kind
 	enum     protoreflect.EnumDescriptor
-	tmpl     *Template
+	tmpl     *template
 	path     string
 }
 
 // jsonHole is a templated value of the slow path's JSON template.
 type jsonHole struct {
-	tmpl *Template
+	tmpl *template
 	mode byte // 'q' quoted string, 'b' base64 in quotes, 'r' raw (bool)
 }
 
