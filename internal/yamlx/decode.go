@@ -255,7 +255,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if v.Type() == durationType {
-		dur, err := ParseDuration(n)
+		dur, err := parseDuration(n)
 		if err != nil {
 			d.fail(n, path, "%s", err.Error())
 			return
@@ -497,9 +497,9 @@ func didYouMean(got string, known []string) string {
 	return " (known fields: " + strings.Join(known, ", ") + ")"
 }
 
-// ParseDuration reads a duration scalar such as "250ms" or "1m30s". A bare 0
+// parseDuration reads a duration scalar such as "250ms" or "1m30s". A bare 0
 // is accepted; any other bare number is an error because its unit is unknown.
-func ParseDuration(n *yaml.Node) (time.Duration, error) {
+func parseDuration(n *yaml.Node) (time.Duration, error) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		return 0, fmt.Errorf("expected a duration such as 250ms, got %s", kindName(n))
 	}
