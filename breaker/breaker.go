@@ -132,9 +132,6 @@ func New(cfg Config, opts ...Option) *Breaker {
 	return b
 }
 
-// Config returns the configuration in force (defaults filled in).
-func (b *Breaker) Config() Config { return b.cfg }
-
 // State returns the current state. An open breaker whose open period has
 // passed still reports Open until the next call moves it to half-open.
 func (b *Breaker) State() State { return State(b.state.Load()) }

@@ -24,9 +24,6 @@ var _ grpc.ClientConnInterface = (*Conn)(nil)
 // methods, or when its context ends.
 func Wrap(cc grpc.ClientConnInterface, b *Breaker) *Conn { return &Conn{cc: cc, b: b} }
 
-// Breaker returns the breaker guarding the connection.
-func (c *Conn) Breaker() *Breaker { return c.b }
-
 // Invoke performs a unary call unless the breaker rejects it.
 func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	t, err := c.b.allow()

@@ -125,9 +125,6 @@ func FromMessages(m *methods.Method, msgs ...proto.Message) (*Request, error) {
 	return r, nil
 }
 
-// Method is the method the request is for.
-func (r *Request) Method() *methods.Method { return r.method }
-
 // Len is the number of distinct messages (cycled over a stream).
 func (r *Request) Len() int { return len(r.msgs) }
 

@@ -49,7 +49,6 @@ type Resolver struct {
 	addrs []string
 	set   bool // whether addrs has been given (an empty set is a set)
 	conns map[*resolverConn]struct{}
-	sent  uint64 // state updates pushed to ClientConns
 }
 
 // NewStaticResolver returns a Resolver with a fresh scheme serving addrs.
@@ -89,13 +88,6 @@ func (r *Resolver) Conns() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.conns)
-}
-
-// Updates returns how many state updates r has pushed to ClientConns.
-func (r *Resolver) Updates() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.sent
 }
 
 // SetAddrs replaces the address set and pushes it to every ClientConn built
@@ -146,9 +138,6 @@ func (r *Resolver) Build(_ resolver.Target, cc resolver.ClientConn, _ resolver.B
 // so it is not retried.
 func (r *Resolver) push(c *resolverConn, st resolver.State) {
 	_ = c.cc.UpdateState(st)
-	r.mu.Lock()
-	r.sent++
-	r.mu.Unlock()
 }
 
 func stateFor(addrs []string) resolver.State {

@@ -55,13 +55,6 @@ func newSet(origin string, files *protoregistry.Files, names []string) (*Set, er
 	return s, nil
 }
 
-// Origin says where the descriptors came from, e.g. "server reflection" or
-// "protoset api.protoset".
-func (s *Set) Origin() string { return s.origin }
-
-// Files is the set's file registry (with every dependency).
-func (s *Set) Files() *protoregistry.Files { return s.files }
-
 // Types resolves message and extension types of the set's files, e.g. for
 // protojson's google.protobuf.Any.
 func (s *Set) Types() *dynamicpb.Types { return s.types }

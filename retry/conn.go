@@ -361,9 +361,6 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 // Stats returns the counters so far.
 func (c *Conn) Stats() Stats { return c.k.stats() }
 
-// Policy returns the policy in force (defaults filled in).
-func (c *Conn) Policy() Policy { return c.k.p }
-
 // Interceptors holds the interceptor forms of the retry core for users of a
 // single grpc.ClientConn, and their shared counters.
 type Interceptors struct{ k *core }

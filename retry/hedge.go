@@ -19,7 +19,6 @@ import (
 // so calls share nothing but atomic counters (and the Throttle, if any).
 type HedgeConn struct {
 	cc       grpc.ClientConnInterface
-	p        HedgingPolicy // defaults filled in
 	max      int
 	delay    time.Duration
 	maxBuf   int
@@ -47,14 +46,11 @@ var _ grpc.ClientConnInterface = (*HedgeConn)(nil)
 func Hedge(cc grpc.ClientConnInterface, p HedgingPolicy, opts ...Option) *HedgeConn {
 	p = p.WithDefaults()
 	k := newCore(Policy{}, opts)
-	h := &HedgeConn{cc: cc, p: p, max: min(max(*p.MaxAttempts, 1), maxHedgeAttempts), delay: max(p.HedgingDelay, 0),
+	h := &HedgeConn{cc: cc, max: min(max(*p.MaxAttempts, 1), maxHedgeAttempts), delay: max(p.HedgingDelay, 0),
 		maxBuf: max(*p.MaxBuffer, 0), nonFatal: makeCodeSet(p.NonFatalCodes), obs: k.obs, throttle: k.throttle}
 	h.calls.New = func() any { return newHedgeCall(h) }
 	return h
 }
-
-// Policy returns the policy in force (defaults filled in).
-func (h *HedgeConn) Policy() HedgingPolicy { return h.p }
 
 // HedgeStats are the counters of a hedging layer. A call is counted when it
 // ends (a stream: when it commits or fails and then ends).

@@ -134,11 +134,6 @@ func NewThrottle(p ThrottlePolicy, opts ...ThrottleOption) *Throttle {
 	return t
 }
 
-// Policy returns the policy the throttle was made for.
-func (t *Throttle) Policy() ThrottlePolicy {
-	return ThrottlePolicy{MaxTokens: int(t.max / milli), TokenRatio: float64(t.ratio) / milli}
-}
-
 // Tokens returns the bucket's content now (cheap: one atomic load; sample it
 // once a second for a time series).
 func (t *Throttle) Tokens() float64 { return float64(t.tokens.Load()) / milli }
