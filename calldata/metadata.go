@@ -65,8 +65,10 @@ func (m *Metadata) Constant() bool {
 }
 
 // AppendPairs appends key, value pairs for one call after dst (the form
-// metadata.AppendToOutgoingContext takes). A templated value costs one
-// string allocation; a constant one none.
+// metadata.AppendToOutgoingContext takes). Templated values are rendered
+// into *scratch, a buffer the caller keeps between calls (scratch must not
+// be nil). A templated value costs one string allocation; a constant one
+// none.
 func (m *Metadata) AppendPairs(dst []string, v *Vars, scratch *[]byte) []string {
 	if m == nil {
 		return dst
