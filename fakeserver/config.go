@@ -461,6 +461,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validate checks one fault: exactly one kind, the backends and methods it
+// selects, its time window, then its kind's settings.
 func (f *Fault) validate(path string, backends int) error {
 	var errs []error
 	fail := func(name, format string, args ...any) {
@@ -503,6 +505,15 @@ func (f *Fault) validate(path string, backends int) error {
 		}
 	}
 	kp := field.Join(path, string(k))
+	errs = append(errs, f.validateCallKind(k, path, kp)...)
+	errs = append(errs, f.validateServerKind(k, kp)...)
+	return errors.Join(errs...)
+}
+
+// validateCallKind checks the settings of the kinds that act on calls
+// (latency, error, abort, stall, orca); kp is the kind's path.
+func (f *Fault) validateCallKind(k Kind, path, kp string) []error {
+	var errs []error
 	switch k {
 	case KindLatency:
 		errs = append(errs, f.Latency.validate(kp))
@@ -528,6 +539,26 @@ func (f *Fault) validate(path string, backends int) error {
 		}
 	case KindStall:
 		errs = append(errs, validateRate(kp, f.Stall.Rate, f.Stall.EveryNth))
+	case KindORCA:
+		o := f.ORCA
+		switch {
+		case o.Utilization != nil && (*o.Utilization < 0 || *o.Utilization > 1 || math.IsNaN(*o.Utilization)):
+			errs = append(errs, field.Errorf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
+		case o.Utilization != nil && o.Capacity != 0:
+			errs = append(errs, field.Errorf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
+		case o.Utilization == nil && o.Capacity <= 0:
+			errs = append(errs, field.Errorf(kp, "needs utilization (0..1) or a positive capacity"))
+		}
+	}
+	return errs
+}
+
+// validateServerKind checks the settings of the kinds that act on a whole
+// backend (pause, down, health, kill, goaway, capacity, keepalive); kp is
+// the kind's path.
+func (f *Fault) validateServerKind(k Kind, kp string) []error {
+	var errs []error
+	switch k {
 	case KindPause:
 		errs = append(errs, f.Pause.Window.validate(kp, true))
 	case KindDown:
@@ -565,18 +596,8 @@ func (f *Fault) validate(path string, backends int) error {
 		if f.Keepalive.MinTime < 0 {
 			errs = append(errs, field.Errorf(kp+".min_time", "must not be negative"))
 		}
-	case KindORCA:
-		o := f.ORCA
-		switch {
-		case o.Utilization != nil && (*o.Utilization < 0 || *o.Utilization > 1 || math.IsNaN(*o.Utilization)):
-			errs = append(errs, field.Errorf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
-		case o.Utilization != nil && o.Capacity != 0:
-			errs = append(errs, field.Errorf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
-		case o.Utilization == nil && o.Capacity <= 0:
-			errs = append(errs, field.Errorf(kp, "needs utilization (0..1) or a positive capacity"))
-		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func validateRate(path string, rate *float64, everyNth int) error {

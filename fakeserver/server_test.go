@@ -24,85 +24,17 @@ import (
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
+// TestAllMethodsAndCounters calls every UserService method on backend 1 of
+// two and checks the backend's counters: calls, messages and codes, and
+// nothing on backend 0.
 func TestAllMethodsAndCounters(t *testing.T) {
 	cl := startCluster(t, Config{Backends: 2})
 	_, c := dial(t, cl.Addrs()[1])
 	ctx := ctxFor(t, 10*time.Second)
-
-	cr, err := c.CreateUser(ctx, &userpb.CreateUserRequest{Username: "ada", Email: "ada@example.test", ResponsePadding: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cr.User.Username != "ada" || len(cr.User.Padding) != 100 {
-		t.Fatalf("CreateUser = %v", cr.User)
-	}
-	gr, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: cr.User.Id})
-	if err != nil || gr.User.Username != "ada" {
-		t.Fatalf("GetUser(created) = %v, %v", gr, err)
-	}
-	gr, err = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u7"})
-	if err != nil || gr.User.Username != "user7" {
-		t.Fatalf("GetUser(synth) = %v, %v", gr, err)
-	}
-	if _, err := c.GetUser(ctx, &userpb.GetUserRequest{}); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("GetUser(empty) err = %v, want INVALID_ARGUMENT", err)
-	}
-
-	ls, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 25, PageToken: "u100"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for {
-		u, err := ls.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := fmt.Sprintf("u%d", 100+n); u.Id != want {
-			t.Fatalf("message %d id %s, want %s", n, u.Id, want)
-		}
-		n++
-	}
-	if n != 25 {
-		t.Fatalf("ListUsers sent %d, want 25", n)
-	}
-
-	bs, err := c.BatchCreateUsers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 7 {
-		if err := bs.Send(&userpb.CreateUserRequest{Username: fmt.Sprint("b", i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	br, err := bs.CloseAndRecv()
-	if err != nil || br.Created != 7 || br.FirstId == "" || br.LastId == "" {
-		t.Fatalf("BatchCreateUsers = %v, %v", br, err)
-	}
-
-	ss, err := c.SyncUsers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range int64(5) {
-		if err := ss.Send(&userpb.SyncUserRequest{Seq: i, UserId: "u1"}); err != nil {
-			t.Fatal(err)
-		}
-		r, err := ss.Recv()
-		if err != nil || r.Seq != i {
-			t.Fatalf("SyncUsers reply %d = %v, %v", i, r, err)
-		}
-	}
-	if err := ss.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ss.Recv(); err != io.EOF {
-		t.Fatalf("after CloseSend: %v, want EOF", err)
-	}
+	callUnary(ctx, t, c)
+	callListUsers(ctx, t, c)
+	callBatchCreateUsers(ctx, t, c)
+	callSyncUsers(ctx, t, c)
 
 	testutil.Eventually(t, 2*time.Second, "in-flight calls to end", func() bool { return cl.Stats().Backends[1].Inflight == 0 })
 	st := cl.Stats()
@@ -125,6 +57,98 @@ func TestAllMethodsAndCounters(t *testing.T) {
 	}
 	if b.Retries["GetUser"] != 0 {
 		t.Errorf("retries = %v", b.Retries)
+	}
+}
+
+// callUnary creates a user, reads it back, reads a synthesised one and
+// makes one invalid call (four unary calls, one INVALID_ARGUMENT).
+func callUnary(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
+	cr, err := c.CreateUser(ctx, &userpb.CreateUserRequest{Username: "ada", Email: "ada@example.test", ResponsePadding: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.User.Username != "ada" || len(cr.User.Padding) != 100 {
+		t.Fatalf("CreateUser = %v", cr.User)
+	}
+	gr, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: cr.User.Id})
+	if err != nil || gr.User.Username != "ada" {
+		t.Fatalf("GetUser(created) = %v, %v", gr, err)
+	}
+	gr, err = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u7"})
+	if err != nil || gr.User.Username != "user7" {
+		t.Fatalf("GetUser(synth) = %v, %v", gr, err)
+	}
+	if _, err := c.GetUser(ctx, &userpb.GetUserRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("GetUser(empty) err = %v, want INVALID_ARGUMENT", err)
+	}
+}
+
+// callListUsers streams 25 users from u100 and checks their ids.
+func callListUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
+	ls, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 25, PageToken: "u100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		u, err := ls.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("u%d", 100+n); u.Id != want {
+			t.Fatalf("message %d id %s, want %s", n, u.Id, want)
+		}
+		n++
+	}
+	if n != 25 {
+		t.Fatalf("ListUsers sent %d, want 25", n)
+	}
+}
+
+// callBatchCreateUsers sends a batch of 7.
+func callBatchCreateUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
+	bs, err := c.BatchCreateUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if err := bs.Send(&userpb.CreateUserRequest{Username: fmt.Sprint("b", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	br, err := bs.CloseAndRecv()
+	if err != nil || br.Created != 7 || br.FirstId == "" || br.LastId == "" {
+		t.Fatalf("BatchCreateUsers = %v, %v", br, err)
+	}
+}
+
+// callSyncUsers exchanges 5 messages in lock step and ends the stream.
+func callSyncUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
+	ss, err := c.SyncUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int64(5) {
+		if err := ss.Send(&userpb.SyncUserRequest{Seq: i, UserId: "u1"}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := ss.Recv()
+		if err != nil || r.Seq != i {
+			t.Fatalf("SyncUsers reply %d = %v, %v", i, r, err)
+		}
+	}
+	if err := ss.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Recv(); err != io.EOF {
+		t.Fatalf("after CloseSend: %v, want EOF", err)
 	}
 }
 

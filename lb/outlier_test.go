@@ -169,29 +169,7 @@ func TestOutlierEjectionOfFailingBackend(t *testing.T) {
 		t.Logf("%v +%v %s %s %s times=%d for=%v calls=%d failures=%d", e.Conn, e.At.Sub(start).Round(time.Millisecond),
 			e.Kind, e.Addr, e.Reason, e.Times, e.For, e.Calls, e.Failures)
 	}
-	first := ev[0]
-	if first.Kind != lb.Ejected || first.Addr != addrs[0] || first.Reason != lb.EjectFailurePercentage || first.Conn != 1 {
-		t.Fatalf("first event %+v, want ejection of %s by failure_percentage on conn 1", first, addrs[0])
-	}
-	if lag := first.At.Sub(start); lag > 2*interval+500*time.Millisecond {
-		t.Errorf("first ejection %v after the client started, want within ~2 intervals (%v)", lag, interval)
-	}
-	if first.Times != 1 || first.For != base || first.Calls < 10 || first.Failures != first.Calls {
-		t.Errorf("first ejection %+v: want times 1, for %v, every counted call failed", first, base)
-	}
-	var back lb.EjectionEvent
-	for _, e := range ev {
-		if e.Kind == lb.Unejected {
-			back = e
-			break
-		}
-	}
-	if back.Addr != addrs[0] || back.Reason != lb.ReturnExpired {
-		t.Fatalf("return %+v, want backend 0 back on expiry", back)
-	}
-	if got := back.At.Sub(first.At); got < base || got > base+interval+300*time.Millisecond {
-		t.Errorf("ejected for %v, want base_ejection_time %v up to one interval more", got, base)
-	}
+	first, back := checkEjectAndReturn(t, ev, addrs[0], start, interval, base)
 	// No calls reach backend 0 while it is ejected (allowing calls picked
 	// just before the ejection 200ms to arrive), while the others keep
 	// serving.
@@ -223,6 +201,36 @@ func TestOutlierEjectionOfFailingBackend(t *testing.T) {
 			t.Errorf("event %d at %v is not after event %d at %v", i, ev[i].At, i-1, ev[i-1].At)
 		}
 	}
+}
+
+// checkEjectAndReturn checks the first ejection of addr (by
+// failure_percentage on conn 1, within about two intervals of start, for
+// base) and its return on expiry after base, and returns both events.
+func checkEjectAndReturn(t *testing.T, ev []lb.EjectionEvent, addr string, start time.Time, interval, base time.Duration) (first, back lb.EjectionEvent) {
+	t.Helper()
+	first = ev[0]
+	if first.Kind != lb.Ejected || first.Addr != addr || first.Reason != lb.EjectFailurePercentage || first.Conn != 1 {
+		t.Fatalf("first event %+v, want ejection of %s by failure_percentage on conn 1", first, addr)
+	}
+	if lag := first.At.Sub(start); lag > 2*interval+500*time.Millisecond {
+		t.Errorf("first ejection %v after the client started, want within ~2 intervals (%v)", lag, interval)
+	}
+	if first.Times != 1 || first.For != base || first.Calls < 10 || first.Failures != first.Calls {
+		t.Errorf("first ejection %+v: want times 1, for %v, every counted call failed", first, base)
+	}
+	for _, e := range ev {
+		if e.Kind == lb.Unejected {
+			back = e
+			break
+		}
+	}
+	if back.Addr != addr || back.Reason != lb.ReturnExpired {
+		t.Fatalf("return %+v, want backend 0 back on expiry", back)
+	}
+	if got := back.At.Sub(first.At); got < base || got > base+interval+300*time.Millisecond {
+		t.Errorf("ejected for %v, want base_ejection_time %v up to one interval more", got, base)
+	}
+	return first, back
 }
 
 func TestOutlierMaxEjectionPercent(t *testing.T) {
