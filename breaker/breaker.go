@@ -64,8 +64,8 @@ func withClock(c clock) Option { return func(b *Breaker) { b.clock = c } }
 // was called, on the breaker's clock), e.g. the start of a run.
 func WithEpoch(t time.Time) Option { return func(b *Breaker) { b.logEpoch = t } }
 
-// WithLogCap sets how many transitions the log keeps (default
-// eventlog.DefaultCap, 10 000); later ones are counted in Stats.LogDropped.
+// WithLogCap sets how many transitions the log keeps (n ≤ 0: the default,
+// 10 000); later ones are counted in Stats.LogDropped.
 func WithLogCap(n int) Option { return func(b *Breaker) { b.log = eventlog.New[TransitionEvent](n) } }
 
 // TransitionEvent is one change of state: At is the time since the

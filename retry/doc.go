@@ -34,7 +34,7 @@
 // a delay d near the latency quantile q (d = F⁻¹(q)), a fraction ≈ 1−q of calls
 // sends a hedge, and a call's latency becomes ≈ min(X₁, d + X₂, 2d + X₃, …)
 // for independent draws Xᵢ — the tail beyond d is cut at the cost of ≈ 1−q
-// extra server work (Stats.Hedges / Stats.Calls). Streams whose client sends
+// extra server work (HedgeStats.Hedges / HedgeStats.Calls). Streams whose client sends
 // one message (server streaming) are hedged until they commit (response
 // headers); client and bidi streams are passed through unhedged.
 //

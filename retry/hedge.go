@@ -42,7 +42,7 @@ var _ grpc.ClientConnInterface = (*HedgeConn)(nil)
 // Unary calls are hedged when the reply is a proto.Message or a
 // HedgeMessage (each hedge decodes into a fresh message of the same type;
 // the winner's is copied into reply); other calls are sent once, unhedged
-// (Stats.Unhedged). Streams are hedged until they commit (see NewStream).
+// (HedgeStats.Unhedged). Streams are hedged until they commit (see NewStream).
 func Hedge(cc grpc.ClientConnInterface, p HedgingPolicy, opts ...Option) *HedgeConn {
 	p = p.WithDefaults()
 	k := newCore(Policy{}, opts)

@@ -85,7 +85,7 @@ func (p ThrottlePolicy) String() string {
 // thousandths of a token, so token_ratio's three decimals add up exactly.
 //
 // Changes between "retries allowed" and "throttling" are logged with their
-// time (Stats.Log); they are rare, and nothing else is logged.
+// time (ThrottleStats.Log); they are rare, and nothing else is logged.
 type Throttle struct {
 	max, thresh, ratio int64 // thousandths of a token
 	epoch              time.Time
@@ -113,8 +113,8 @@ type ThrottleOption func(*Throttle)
 // when NewThrottle was called), e.g. the start of a run.
 func WithThrottleEpoch(t time.Time) ThrottleOption { return func(th *Throttle) { th.epoch = t } }
 
-// WithThrottleLogCap sets how many state changes are kept (default
-// eventlog.DefaultCap, 10 000); later ones are counted in Stats.LogDropped.
+// WithThrottleLogCap sets how many state changes are kept (n ≤ 0: the
+// default, 10 000); later ones are counted in ThrottleStats.LogDropped.
 func WithThrottleLogCap(n int) ThrottleOption {
 	return func(th *Throttle) { th.log = eventlog.New[ThrottleEvent](n) }
 }
