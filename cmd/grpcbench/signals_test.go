@@ -68,12 +68,16 @@ func TestRunInterrupted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "results.json")
-			load := []string{"--set", "load.warmup=0s", "--set", "load.duration=1m"}
+			args := []string{"run", quickstart, "-o", out, "--set", "load.warmup=0s", "--set", "load.duration=1m", "--metrics-addr", "127.0.0.1:0"}
 			if tt.warmup {
-				load = []string{"--set", "load.warmup=5s", "--set", "load.duration=2s"}
+				args = []string{"run", quickstart, "-o", out, "--set", "load.warmup=5s", "--set", "load.duration=2s"}
 			}
-			p := start(t, append([]string{"run", quickstart, "-o", out}, load...)...)
-			p.loadFlowing(t)
+			p := start(t, args...)
+			if tt.warmup {
+				p.loadFlowing(t)
+			} else {
+				p.recording(t)
+			}
 			p.signal(t, tt.sig)
 			if code := p.exit(t, 30*time.Second); code != exitFailure {
 				t.Fatalf("exit %d, want 3\nstderr:\n%s", code, p.stderr)
