@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -15,44 +14,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/grpcbench/grpcbench/internal/testserver"
-	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/lb"
 )
 
-// startEtcd runs a real single-member etcd on loopback ports with its data
-// in a temporary directory, waits (at most 20 s) until it answers, and
-// stops it at the end of the test. It returns its client URL.
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Fatalf("etcd is not installed: install the Debian package etcd-server " +
-			"(apt-get install etcd-server; scripts/install-tools.sh does it)")
-	}
-	// etcd needs its ports on the command line: it cannot listen on :0.
-	client := "http://" + testserver.ClosedAddr(t)
-	peer := "http://" + testserver.ClosedAddr(t)
-	p := testserver.StartProcess(t, bin, "--name", "grpcbench-test", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "grpcbench-test="+peer, "--log-level", "warn")
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	var probeErr error
-	testutil.Eventually(t, 20*time.Second, "etcd to answer", func() bool {
-		if exited, err := p.Exited(); exited {
-			t.Fatalf("etcd exited (%v) before answering:\n%s", err, p.Output())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		_, probeErr = cli.Get(ctx, "probe")
-		return probeErr == nil
-	})
-	return client
-}
+// startEtcd runs a real etcd for a test (see testserver.Etcd).
+func startEtcd(t *testing.T) string { return testserver.Etcd(t) }
 
 // etcdClient returns a client for direct reads and writes in a test.
 func etcdClient(t *testing.T, url string) *clientv3.Client {

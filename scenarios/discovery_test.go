@@ -4,23 +4,34 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
 	"testing"
+
+	"github.com/grpcbench/grpcbench/internal/testserver"
 )
 
-// Endpoint churn through a watched file: the embedded fake server removes
-// backend 1 at 2 s and adds a backend at 3 s, publishing each set to the
-// file the client's discovery watches. The removed backend's calls drop to
-// 0 within a second, the added one gets calls, and every backend's client
-// count equals its server count.
-func TestDiscoveryChurnFile(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "backends.txt")
+// Endpoint churn through a watched file and through etcd: the embedded
+// fake server removes backend 1 at 2 s and adds a backend at 3 s,
+// publishing each set where the client's discovery watches. The removed
+// backend's calls drop to 0 within a second, the added one gets calls, and
+// every backend's client count equals its server count.
+func TestDiscoveryChurn(t *testing.T) {
+	t.Run("file", func(t *testing.T) {
+		checkChurn(t, fmt.Sprintf("{source: file, file: %q}", filepath.Join(t.TempDir(), "backends.txt")))
+	})
+	t.Run("etcd", func(t *testing.T) {
+		checkChurn(t, fmt.Sprintf("{source: etcd, etcd: {endpoints: [%q], prefix: grpcbench/churn}}", testserver.Etcd(t)))
+	})
+}
+
+func checkChurn(t *testing.T, discovery string) {
 	run := runYAML(t, context.Background(), fmt.Sprintf(`
 seed: 2
 server: {backends: 3, events: [{at: 2s, remove: 1}, {at: 3s, add: 1}]}
 load: {rate: 300, duration: 5s, max_inflight: 64}
 mix: [{call: GetUser}]
-client: {discovery: {source: file, file: %q}}
-`, file))
+client: {discovery: %s}
+`, discovery))
 	c := run.Cells[0]
 	if len(c.Backends) != 4 || len(c.Membership) != 2 {
 		t.Fatalf("backends %+v, membership %+v", c.Backends, c.Membership)
