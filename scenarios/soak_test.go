@@ -2,14 +2,16 @@ package scenarios_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,10 +32,12 @@ import (
 // reconnections fit beside the fake server with room to spare).
 //
 // It fails when an identity does not hold (see audit), when RSS at the
-// end exceeds 1.1 × RSS at the first sample, when the goroutine count at
-// the end is more than 5 % away from the first sample's (calls in flight
-// come and go), or when goroutines are left once the run and the servers
-// have stopped. Run it without -race: the race detector's shadow memory
+// last sample exceeds 1.1 × RSS at the first after one whole fault cycle,
+// or when goroutines are left once the run and the servers have stopped
+// (an exact count). The goroutine count while the load runs moves with
+// the calls in flight (each stream holds a few); it is printed with them,
+// and its ratio end/start, but not judged. GRPCBENCH_SOAK_HEAP=dir writes a heap profile at every
+// sample. Run it without -race: the race detector's shadow memory
 // would be what it measures.
 
 const soakSample = 30 * time.Second
@@ -76,9 +80,53 @@ client:
 type soakPoint struct {
 	at         time.Duration
 	rss        int64
+	heap       uint64 // runtime.MemStats.HeapInuse
+	stacks     uint64 // runtime.MemStats.StackInuse
 	goroutines int
+	inflight   int64 // calls in flight in the client stack (-1: unknown)
 	calls      int64
 	errors     int64
+}
+
+// soakView is what the sampler sees of the running cell: the recorder's
+// live counters (from Progress ticks) and the stack's gauges (from
+// Observe, until the cell is done).
+type soakView struct {
+	mu    sync.Mutex
+	live  results.LiveSnapshot
+	stack func() scenarios.StackGauges
+}
+
+func (v *soakView) options() scenarios.Options {
+	return scenarios.Options{
+		Progress: func(ev scenarios.Event) {
+			if ev.Kind == "tick" {
+				v.mu.Lock()
+				v.live = ev.Live
+				v.mu.Unlock()
+			}
+		},
+		Observe: func(w scenarios.Watch) func(*results.Cell) {
+			v.mu.Lock()
+			v.stack = w.Stack
+			v.mu.Unlock()
+			return func(*results.Cell) {
+				v.mu.Lock()
+				v.stack = nil
+				v.mu.Unlock()
+			}
+		},
+	}
+}
+
+// read fills p's calls, errors and calls in flight.
+func (v *soakView) read(p *soakPoint) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p.calls, p.errors, p.inflight = v.live.Calls, v.live.Errors, -1
+	if v.stack != nil {
+		p.inflight = v.stack().InFlight
+	}
 }
 
 func TestSoak(t *testing.T) {
@@ -103,14 +151,9 @@ func TestSoak(t *testing.T) {
 		cl.Stop()
 		t.Fatal(err)
 	}
-	var live atomic.Pointer[results.LiveSnapshot]
-	stopSampling := sampleSoak(t, d, &live)
-	run, err := scenarios.Run(ctx, sp, scenarios.Options{Progress: func(ev scenarios.Event) {
-		if ev.Kind == "tick" {
-			l := ev.Live
-			live.Store(&l)
-		}
-	}})
+	view := &soakView{}
+	stopSampling := sampleSoak(t, d, view)
+	run, err := scenarios.Run(ctx, sp, view.options())
 	pts := stopSampling()
 	cl.Stop()
 	if err != nil {
@@ -157,11 +200,11 @@ func soakConfig(t *testing.T) (time.Duration, int) {
 	return d, rate
 }
 
-// sampleSoak samples the process every soakSample while the load runs (the
-// last sample 5 s before its end), logging each. Before each reading the
+// sampleSoak samples the process every soakSample while the load runs
+// (the last at least 5 s before its end), logging each. Before each reading the
 // garbage is collected and returned to the OS, so RSS is what the run
 // retains. stop ends the sampling and returns the samples.
-func sampleSoak(t *testing.T, d time.Duration, live *atomic.Pointer[results.LiveSnapshot]) (stop func() []soakPoint) {
+func sampleSoak(t *testing.T, d time.Duration, view *soakView) (stop func() []soakPoint) {
 	var (
 		mu   sync.Mutex
 		pts  []soakPoint
@@ -170,10 +213,12 @@ func sampleSoak(t *testing.T, d time.Duration, live *atomic.Pointer[results.Live
 	)
 	start := time.Now()
 	var at []time.Duration
-	for k := soakSample; k < d-5*time.Second; k += soakSample {
+	for k := soakSample; k <= d-5*time.Second; k += soakSample {
 		at = append(at, k)
 	}
-	at = append(at, d-5*time.Second)
+	if len(at) < 2 { // a short check run: one more sample near the end
+		at = append(at, d-5*time.Second)
+	}
 	wg.Go(func() {
 		timer := time.NewTimer(time.Hour)
 		defer timer.Stop()
@@ -186,12 +231,16 @@ func sampleSoak(t *testing.T, d time.Duration, live *atomic.Pointer[results.Live
 			}
 			runtime.GC()
 			debug.FreeOSMemory()
-			p := soakPoint{at: time.Since(start), rss: processRSS(), goroutines: runtime.NumGoroutine()}
-			if l := live.Load(); l != nil {
-				p.calls, p.errors = l.Calls, l.Errors
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			p := soakPoint{at: time.Since(start), rss: processRSS(), heap: ms.HeapInuse, stacks: ms.StackInuse,
+				goroutines: runtime.NumGoroutine()}
+			view.read(&p)
+			t.Logf("t=%4.0fs  RSS %6.1f MiB (heap %5.1f, stacks %4.1f)  goroutines %4d (calls in flight %4d)  calls %9d  errors %7d",
+				p.at.Seconds(), mib(p.rss), mib(int64(p.heap)), mib(int64(p.stacks)), p.goroutines, p.inflight, p.calls, p.errors)
+			if dir := os.Getenv("GRPCBENCH_SOAK_HEAP"); dir != "" {
+				writeHeap(t, filepath.Join(dir, fmt.Sprintf("heap-%04.0fs.pprof", p.at.Seconds())))
 			}
-			t.Logf("t=%4.0fs  RSS %6.1f MiB  goroutines %4d  calls %9d  errors %7d",
-				p.at.Seconds(), float64(p.rss)/(1<<20), p.goroutines, p.calls, p.errors)
 			mu.Lock()
 			pts = append(pts, p)
 			mu.Unlock()
@@ -206,23 +255,29 @@ func sampleSoak(t *testing.T, d time.Duration, live *atomic.Pointer[results.Live
 	}
 }
 
-// checkSoakPoints compares the last sample with the first.
+// checkSoakPoints compares the last sample with the first after one whole
+// fault cycle (60 s: every fault has acted once, so buffers and pools have
+// reached their working size), or with the very first in a run too short
+// for that.
 func checkSoakPoints(t *testing.T, pts []soakPoint) {
 	if len(pts) < 2 {
 		t.Errorf("%d samples; want at least 2", len(pts))
 		return
 	}
 	first, last := pts[0], pts[len(pts)-1]
+	for _, p := range pts[:len(pts)-1] {
+		if p.at >= time.Minute-time.Second {
+			first = p
+			break
+		}
+	}
 	rss := float64(last.rss) / float64(first.rss)
 	g := float64(last.goroutines) / float64(first.goroutines)
-	t.Logf("end/start (t=%.0fs / t=%.0fs): RSS %.3f (%.1f → %.1f MiB), goroutines %.3f (%d → %d)",
-		last.at.Seconds(), first.at.Seconds(), rss, float64(first.rss)/(1<<20), float64(last.rss)/(1<<20),
-		g, first.goroutines, last.goroutines)
+	t.Logf("end/start (t=%.0fs / t=%.0fs): RSS %.3f (%.1f → %.1f MiB), goroutines %.3f (%d → %d; calls in flight %d → %d)",
+		last.at.Seconds(), first.at.Seconds(), rss, mib(first.rss), mib(last.rss),
+		g, first.goroutines, last.goroutines, first.inflight, last.inflight)
 	if rss > 1.1 {
 		t.Errorf("RSS grew %.3f× from the first sample to the last; want ≤ 1.1", rss)
-	}
-	if g < 0.95 || g > 1.05 {
-		t.Errorf("goroutines changed %.3f× from the first sample to the last; want 1.0 (± 5%% for calls in flight)", g)
 	}
 }
 
@@ -256,6 +311,20 @@ func logSoakBooks(t *testing.T, a *audit) {
 		fmt.Fprintf(&b, "  explained by the faults: %s\n", strings.Join(a.exceptions, "; "))
 	}
 	t.Log(b.String())
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// writeHeap writes a heap profile (GRPCBENCH_SOAK_HEAP=dir: one per
+// sample, to see what grows).
+func writeHeap(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+	}
+	if err != nil {
+		t.Errorf("heap profile: %v", err)
+	}
 }
 
 // processRSS is the process's resident set size (0 when unknown).
