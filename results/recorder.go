@@ -36,8 +36,9 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	shards []*Shard
-	// peers counts attempts per backend for callers that do not own a
-	// shard; Cell adds them to the shards' counts.
+	// peers counts attempts per backend: the one count behind
+	// Backend.ClientCalls, fed by Shard.Peer and by whoever else sees
+	// attempts (a stats.Handler on gRPC's goroutines).
 	peers *PeerCounter
 
 	// The series: a shard hands each second it has finished to the
@@ -97,7 +98,7 @@ type sealedSecond struct {
 // recorded phase; it becomes Cell.Start, and the at offsets passed to
 // [Shard.Call] are relative to it.
 func NewRecorder(methods []string, start time.Time) *Recorder {
-	return &Recorder{methods: slices.Clone(methods), start: start, acc: make([]methodHists, len(methods))}
+	return &Recorder{methods: slices.Clone(methods), start: start, acc: make([]methodHists, len(methods)), peers: NewPeerCounter()}
 }
 
 // Methods returns the method names, indexed as in Shard calls.
@@ -106,9 +107,9 @@ func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
 // Start returns the start of the recorded phase.
 func (r *Recorder) Start() time.Time { return r.start }
 
-// SetPeerCounter makes Cell count the attempts p saw in Backends, beside
-// those the shards recorded with Shard.Peer: one count of calls per
-// backend, whichever goroutine saw the attempt.
+// SetPeerCounter makes p the recorder's count of attempts per backend
+// (Backend.ClientCalls): Shard.Peer adds to it, and so may any other
+// goroutine that sees attempts. Call it before the shards record.
 func (r *Recorder) SetPeerCounter(p *PeerCounter) { r.peers = p }
 
 // Shard returns a new shard for one worker. Call it once per worker, not per
@@ -144,7 +145,6 @@ type Shard struct {
 	maxLag        time.Duration
 	bytesSent     int64
 	bytesRecv     int64
-	peers         map[string]int64
 	live          *liveCounters
 }
 
@@ -434,13 +434,9 @@ func (s *Shard) Bytes(sent, received int64) {
 }
 
 // Peer counts one attempt that landed on the backend at addr (from the
-// call's peer); it feeds Backend.ClientCalls.
-func (s *Shard) Peer(addr string) {
-	if s.peers == nil {
-		s.peers = make(map[string]int64)
-	}
-	s.peers[addr]++
-}
+// call's peer) in the recorder's PeerCounter; it feeds
+// Backend.ClientCalls.
+func (s *Shard) Peer(addr string) { s.r.peers.Add(addr, 1) }
 
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
 // (Completed, MaxLag), Retry (Calls, Attempts, Retried,
@@ -460,16 +456,12 @@ func (r *Recorder) Cell() *Cell {
 	r.flush(shards)
 
 	c := &Cell{Start: r.start}
-	peers := map[string]int64{}
 	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
 		c.BytesReceived += s.bytesRecv
 		c.Load.MaxLag = max(c.Load.MaxLag, s.maxLag)
-		for a, n := range s.peers {
-			peers[a] += n
-		}
 		for i, n := range s.attempts {
 			attempts[i] += n
 		}
@@ -494,12 +486,7 @@ func (r *Recorder) Cell() *Cell {
 	}
 	c.Load.Completed = all.Calls
 	c.Retry = retryFrom(attempts, extraAttempts)
-	if r.peers != nil {
-		for a, n := range r.peers.Counts() {
-			peers[a] += n
-		}
-	}
-	for a, n := range peers {
+	for a, n := range r.peers.Counts() {
 		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
 	}
 	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
