@@ -127,7 +127,7 @@ type accumulator struct {
 // figures are the shares of one interval (or of the window); ok flags
 // say which could be computed.
 type figures struct {
-	cpu, other, steal, pressure             float64
+	cpu, other, steal, pressure         float64
 	cpuOK, otherOK, stealOK, pressureOK bool
 }
 
