@@ -119,6 +119,7 @@ type Shard struct {
 	attempts      [maxAttemptsTracked + 1]int64
 	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
+	lag           Histogram // schedule lag of every call (Health.Lag)
 	bytesSent     int64
 	bytesRecv     int64
 	peers         map[string]int64
@@ -387,12 +388,15 @@ func (s *Shard) CallAttempts(n int) {
 	s.attempts[n]++
 }
 
-// Lag records the delay between a call's intended start and its actual send.
-// Only the maximum is kept (Load.MaxLag).
+// Lag records the delay between a call's intended start and its actual send:
+// its distribution (Health.Lag) and maximum (Load.MaxLag). A negative delay
+// counts as 0.
 func (s *Shard) Lag(d time.Duration) {
+	d = max(d, 0)
 	if d > s.maxLag {
 		s.maxLag = d
 	}
+	s.lag.Record(d)
 }
 
 // Bytes adds payload bytes sent and received.
@@ -411,7 +415,7 @@ func (s *Shard) Peer(addr string) {
 }
 
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
-// (Completed, MaxLag), Retry (Calls, Attempts, Retried,
+// (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls, Attempts, Retried,
 // AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
 // BytesSent, BytesReceived and Series filled. The caller fills the rest (ID,
 // Params, Duration, the remaining Load fields, Breaker, Pool, server-side
@@ -432,10 +436,12 @@ func (r *Recorder) Cell() *Cell {
 	peers := map[string]int64{}
 	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
+	var lag *Histogram
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
 		c.BytesReceived += s.bytesRecv
 		c.Load.MaxLag = max(c.Load.MaxLag, s.maxLag)
+		lag = mergeUsed(lag, &s.lag)
 		for a, n := range s.peers {
 			peers[a] += n
 		}
@@ -443,6 +449,9 @@ func (r *Recorder) Cell() *Cell {
 			attempts[i] += n
 		}
 		extraAttempts += s.extraAttempts
+	}
+	if lag != nil {
+		c.Health = &Health{Lag: lag}
 	}
 
 	for i, name := range r.methods {
