@@ -28,6 +28,10 @@ type reading struct {
 	pressureOK  bool
 	pressureErr error
 
+	tasks    map[int]schedTimes // this process's threads, by thread ID
+	tasksOK  bool
+	tasksErr error
+
 	gcPause time.Duration
 	gcCount int64
 }
@@ -39,6 +43,12 @@ type statCPU struct {
 	total, idle, steal uint64
 	// online counts the "cpuN" lines; running is procs_running.
 	online, running int
+}
+
+// schedTimes are one thread's times from its schedstat file: on a CPU,
+// and runnable but waiting for one.
+type schedTimes struct {
+	run, wait time.Duration
 }
 
 // reader reads the counters from files under root ("/" normally; tests
@@ -71,6 +81,8 @@ func (r *reader) read() reading {
 	} else {
 		rd.pressureOK = true
 	}
+	rd.tasks, rd.tasksErr = r.readTasks()
+	rd.tasksOK = rd.tasksErr == nil
 	debug.ReadGCStats(&r.gc)
 	rd.gcPause, rd.gcCount = r.gc.PauseTotal, r.gc.NumGC
 	return rd
@@ -160,4 +172,67 @@ func parsePressure(b []byte) (time.Duration, error) {
 		return 0, errors.New(`"some" line has no total`)
 	}
 	return 0, errors.New(`no "some" line`)
+}
+
+// readTasks reads the schedstat file of every thread of this process
+// (/proc/self/task/*/schedstat; the kernel needs CONFIG_SCHED_INFO). A
+// thread that ends between the listing and the read is left out.
+func (r *reader) readTasks() (map[int]schedTimes, error) {
+	dir := r.path("proc/self/task")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]schedTimes, len(ents))
+	var firstErr error
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if errors.Is(err, os.ErrNotExist) && len(out) > 0 {
+			continue // the thread ended
+		}
+		if err == nil {
+			var st schedTimes
+			if st, err = parseSchedstat(b); err == nil {
+				out[tid] = st
+				continue
+			}
+			err = fmt.Errorf("%s: %w", filepath.Join(dir, e.Name(), "schedstat"), err)
+		}
+		firstErr = cmpOr(firstErr, err)
+	}
+	if len(out) == 0 {
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%s: no thread", dir)
+		}
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// parseSchedstat parses a schedstat file: "run_ns wait_ns timeslices".
+func parseSchedstat(b []byte) (schedTimes, error) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return schedTimes{}, fmt.Errorf("%d fields, want 3", len(f))
+	}
+	var v [2]int64
+	for i := range v {
+		n, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil || n < 0 {
+			return schedTimes{}, fmt.Errorf("field %d %q is not a count of ns", i+1, f[i])
+		}
+		v[i] = n
+	}
+	return schedTimes{run: time.Duration(v[0]), wait: time.Duration(v[1])}, nil
 }

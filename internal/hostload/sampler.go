@@ -40,6 +40,10 @@ type Summary struct {
 	// Pressure is the share of wall time in which some runnable task
 	// waited for a CPU (PSI "some").
 	Pressure *Share
+	// Wait is the share of this process's runnable time its threads spent
+	// waiting for a CPU rather than running (their schedstat run delay):
+	// near 0 when the process gets a CPU whenever it wants one.
+	Wait *Share
 	// RunQueue is procs_running (runnable tasks on the machine).
 	RunQueue *Gauge
 	// GCPause and GCCount are the garbage collector's pauses (total) and
@@ -127,8 +131,8 @@ type accumulator struct {
 // figures are the shares of one interval (or of the window); ok flags
 // say which could be computed.
 type figures struct {
-	cpu, other, steal, pressure         float64
-	cpuOK, otherOK, stealOK, pressureOK bool
+	cpu, other, steal, pressure, wait           float64
+	cpuOK, otherOK, stealOK, pressureOK, waitOK bool
 }
 
 func (a *accumulator) add(rd reading) {
@@ -166,6 +170,9 @@ func (m *figures) raise(f figures) {
 	if f.pressureOK {
 		m.pressure, m.pressureOK = max(m.pressure, f.pressure), true
 	}
+	if f.waitOK {
+		m.wait, m.waitOK = max(m.wait, f.wait), true
+	}
 }
 
 // between returns the shares from reading x to reading y.
@@ -192,7 +199,29 @@ func (a *accumulator) between(x, y reading) figures {
 	if x.pressureOK && y.pressureOK && y.pressure >= x.pressure {
 		f.pressure, f.pressureOK = clamp01(float64(y.pressure-x.pressure)/float64(dt)), true
 	}
+	if x.tasksOK && y.tasksOK {
+		f.wait, f.waitOK = runDelay(x.tasks, y.tasks)
+	}
 	return f
+}
+
+// runDelay returns the share of the threads' runnable time from x to y
+// spent waiting: a thread new in y counts from its start, one gone from y
+// is left out.
+func runDelay(x, y map[int]schedTimes) (float64, bool) {
+	var run, wait time.Duration
+	for tid, b := range y {
+		a := x[tid]
+		if b.run < a.run || b.wait < a.wait {
+			continue // the thread ID was reused
+		}
+		run += b.run - a.run
+		wait += b.wait - a.wait
+	}
+	if run+wait <= 0 {
+		return 0, false
+	}
+	return clamp01(float64(wait) / float64(run+wait)), true
 }
 
 // online is the number of online CPUs a reading saw (NumCPU when unknown).
@@ -229,6 +258,7 @@ func (a *accumulator) summary() Summary {
 	s.OtherCPU = share(mean.otherOK, mean.other, mx.other)
 	s.Steal = share(mean.stealOK, mean.steal, mx.steal)
 	s.Pressure = share(mean.pressureOK, mean.pressure, mx.pressure)
+	s.Wait = share(mean.waitOK, mean.wait, mx.wait)
 	if mean.cpuOK {
 		s.ProcCPU = a.prev.proc - a.first.proc
 	}
@@ -263,6 +293,9 @@ func (a *accumulator) unavailable(mean figures) []string {
 	if !mean.pressureOK {
 		out = append(out, "pressure: "+why(a.first.pressureErr, a.prev.pressureErr))
 	}
+	if !mean.waitOK {
+		out = append(out, "process run delay: "+why(a.first.tasksErr, a.prev.tasksErr))
+	}
 	return out
 }
 
@@ -278,6 +311,6 @@ func (s Summary) String() string {
 	if s.RunQueue != nil {
 		rq = fmt.Sprintf("%.1f/%d", s.RunQueue.Mean, s.RunQueue.Max)
 	}
-	return fmt.Sprintf("%d intervals over %v: cpu %s of %d cores, other cpu %s, steal %s, pressure %s, run queue %s, gc %d pauses %v",
-		s.Intervals, s.Elapsed.Round(time.Millisecond), f(s.CPU), s.Cores, f(s.OtherCPU), f(s.Steal), f(s.Pressure), rq, s.GCCount, s.GCPause)
+	return fmt.Sprintf("%d intervals over %v: cpu %s of %d cores, run delay %s, other cpu %s, steal %s, pressure %s, run queue %s, gc %d pauses %v",
+		s.Intervals, s.Elapsed.Round(time.Millisecond), f(s.CPU), s.Cores, f(s.Wait), f(s.OtherCPU), f(s.Steal), f(s.Pressure), rq, s.GCCount, s.GCPause)
 }
