@@ -29,9 +29,10 @@ const (
 	SaturatedSteal = 0.10
 	// SaturatedLagShare is the share of the latency p99 that the schedule
 	// lag p99 may reach (open model), and SaturatedLagFloor the lag p99
-	// below which it is never judged.
+	// below which it is never judged: a pacer's timer may wake about a
+	// millisecond late on an idle machine.
 	SaturatedLagShare = 0.5
-	SaturatedLagFloor = time.Millisecond
+	SaturatedLagFloor = 2 * time.Millisecond
 )
 
 // Saturation reports whether the load generator was the bottleneck of cell

@@ -62,7 +62,7 @@ func TestSaturation(t *testing.T) {
 		{"steal", &results.Cell{Health: &results.Health{Steal: &results.Share{Mean: 0.2}}}, "steal 20 %"},
 		{"lag is the tail", lagged(results.ModelOpen, 8*time.Millisecond, 10*time.Millisecond), "schedule lag p99 8"},
 		{"lag small against latency", lagged(results.ModelOpen, 2*time.Millisecond, 10*time.Millisecond), ""},
-		{"lag below the floor", lagged(results.ModelOpen, 500*time.Microsecond, 600*time.Microsecond), ""},
+		{"lag below the floor", lagged(results.ModelOpen, 1500*time.Microsecond, 1600*time.Microsecond), ""},
 		{"closed model lag is the service's", lagged(results.ModelClosed, 8*time.Millisecond, 10*time.Millisecond), ""},
 	}
 	for _, tc := range tests {

@@ -39,6 +39,11 @@ type Health struct {
 	// second (Max). The embedded fake server runs in the same process.
 	CPUTime time.Duration `json:"cpu_time_ns,omitempty"`
 	CPU     *Share        `json:"cpu,omitempty"`
+	// RunDelay is the share of the process's runnable time its threads
+	// spent waiting for a CPU instead of running (Linux schedstat): the
+	// process's own starvation, near 0 when it gets a CPU whenever it
+	// wants one.
+	RunDelay *Share `json:"run_delay,omitempty"`
 	// OtherCPU is the share of the machine's CPU capacity that other
 	// processes used; Steal the share the hypervisor took (/proc/stat).
 	OtherCPU *Share `json:"other_cpu,omitempty"`
@@ -111,7 +116,7 @@ func mergeHealth(dst, src *Health) *Health {
 	if dst == nil {
 		out := *src
 		out.Generators = gen
-		out.CPU, out.OtherCPU = maxShare(src.CPU, nil), maxShare(src.OtherCPU, nil)
+		out.CPU, out.OtherCPU, out.RunDelay = maxShare(src.CPU, nil), maxShare(src.OtherCPU, nil), maxShare(src.RunDelay, nil)
 		out.Steal, out.Pressure = maxShare(src.Steal, nil), maxShare(src.Pressure, nil)
 		if src.RunQueue != nil {
 			rq := *src.RunQueue
@@ -129,6 +134,7 @@ func mergeHealth(dst, src *Health) *Health {
 	dst.CPUTime += src.CPUTime
 	dst.CPU = maxShare(dst.CPU, src.CPU)
 	dst.OtherCPU = maxShare(dst.OtherCPU, src.OtherCPU)
+	dst.RunDelay = maxShare(dst.RunDelay, src.RunDelay)
 	dst.Steal = maxShare(dst.Steal, src.Steal)
 	dst.Pressure = maxShare(dst.Pressure, src.Pressure)
 	if rq := src.RunQueue; rq != nil {
@@ -161,7 +167,7 @@ func (h *Health) validate(p *problems, path string) {
 	for _, s := range []struct {
 		name string
 		v    *Share
-	}{{"cpu", h.CPU}, {"other_cpu", h.OtherCPU}, {"steal", h.Steal}, {"pressure", h.Pressure}} {
+	}{{"cpu", h.CPU}, {"run_delay", h.RunDelay}, {"other_cpu", h.OtherCPU}, {"steal", h.Steal}, {"pressure", h.Pressure}} {
 		if s.v == nil {
 			continue
 		}
