@@ -112,3 +112,29 @@ func FuzzParsePressure(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSchedstat(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    schedTimes
+		wantErr string
+	}{
+		{"155277645 217938261 578\n", schedTimes{run: 155277645, wait: 217938261}, ""},
+		{"1 2", schedTimes{run: 1, wait: 2}, ""},
+		{"1", schedTimes{}, "1 fields"},
+		{"1 -2 3", schedTimes{}, `field 2 "-2"`},
+		{"x 2 3", schedTimes{}, `field 1 "x"`},
+	}
+	for _, tc := range tests {
+		got, err := parseSchedstat([]byte(tc.in))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q: %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}

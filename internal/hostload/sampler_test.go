@@ -10,11 +10,13 @@ import (
 	"time"
 )
 
-// rd builds a reading at t0+at with the given counters.
+// rd builds a reading at t0+at with the given counters; one thread whose
+// run time is proc and wait time a tenth of it.
 func rd(t0 time.Time, at time.Duration, proc time.Duration, total, idle, steal uint64, running int, pressure time.Duration) reading {
 	return reading{at: t0.Add(at), proc: proc, procOK: true,
 		stat: statCPU{total: total, idle: idle, steal: steal, online: 2, running: running}, statOK: true,
-		pressure: pressure, pressureOK: true}
+		pressure: pressure, pressureOK: true,
+		tasks: map[int]schedTimes{1: {run: proc, wait: proc / 10}}, tasksOK: true}
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -45,6 +47,7 @@ func TestAccumulatorShares(t *testing.T) {
 		{"other", s.OtherCPU, (0.65 - 0.375) /* busy 260/400 minus own 1.5s/2s/2 */, 0.30},
 		{"steal", s.Steal, 0.05, 0.10},
 		{"pressure", s.Pressure, 0.35, 0.6},
+		{"run delay", s.Wait, 1.0 / 11, 1.0 / 11},
 	}
 	for _, c := range checks {
 		if c.got == nil || !near(c.got.Mean, c.mean) || !near(c.got.Max, c.max) {
@@ -102,7 +105,7 @@ func TestSamplerWithoutProc(t *testing.T) {
 		t.Fatalf("figures from files that do not exist: %v", sum)
 	}
 	joined := strings.Join(sum.Unavailable, "\n")
-	for _, want := range []string{"steal, other processes' CPU, run queue:", "pressure:"} {
+	for _, want := range []string{"steal, other processes' CPU, run queue:", "pressure:", "process run delay:"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("unavailable %q lacks %q", sum.Unavailable, want)
 		}
@@ -182,4 +185,31 @@ func cpuBusy(d time.Duration) time.Duration {
 	}
 	_ = x
 	return time.Since(start)
+}
+
+// The run delay adds the threads' waits and runs between two readings: a
+// thread new in the second counts from its start, one gone is left out,
+// one whose counters went backwards (a reused thread ID) too.
+func TestRunDelay(t *testing.T) {
+	x := map[int]schedTimes{1: {run: 100, wait: 0}, 2: {run: 50, wait: 50}, 3: {run: 500, wait: 500}, 4: {run: 10, wait: 10}}
+	y := map[int]schedTimes{1: {run: 200, wait: 100}, 2: {run: 150, wait: 50}, 4: {run: 5, wait: 1}, 5: {run: 100, wait: 100}}
+	// Waits 100 + 0 + 100, runs 100 + 100 + 100.
+	got, ok := runDelay(x, y)
+	if !ok || !near(got, 200.0/500) {
+		t.Fatalf("run delay %v %v, want 0.4", got, ok)
+	}
+	if _, ok := runDelay(x, x); ok {
+		t.Fatal("run delay without any time passing")
+	}
+}
+
+func FuzzParseSchedstat(f *testing.F) {
+	f.Add([]byte("155277645 217938261 578\n"))
+	f.Add([]byte("1 -2 3"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parseSchedstat(b)
+		if err == nil && (st.run < 0 || st.wait < 0) {
+			t.Fatalf("negative times %+v from %q", st, b)
+		}
+	})
 }
