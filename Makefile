@@ -72,7 +72,7 @@ proto-check: tools $(PROTOC_GEN)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
 	$(GO) test -run '^$$' -bench 'Layers' -benchmem -benchtime $(BENCHTIME) ./scenarios
-	$(GO) test -run '^$$' -bench 'Throughput|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
+	$(GO) test -run '^$$' -bench 'Throughput|ReflectedVsRaw|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
 
 ## bench-shards: 1, 2 and 4 shard processes at a total rate (merged rate error,
 ## p50/p99, CPU per call) and --metrics-addr off/on CPU per call, in pairs.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
@@ -94,7 +95,7 @@ func TestAddRemoveReplaceBackend(t *testing.T) {
 	if err := getUser(c1); err != nil {
 		t.Errorf("call to backend 1 while it drains: %v", err)
 	}
-	waitFor(t, 5*time.Second, "backend 1 to stop after its drain", func() bool { return refuses(initial[1]) })
+	testutil.Eventually(t, 5*time.Second, "backend 1 to stop after its drain", func() bool { return refuses(initial[1]) })
 
 	st := cl.Stats()
 	if len(st.Backends) != 4 {
@@ -146,7 +147,7 @@ func TestEventsOnSchedule(t *testing.T) {
 	}
 	t.Cleanup(cl.Stop)
 	a := cl.Addrs()
-	waitFor(t, 10*time.Second, "three changes", func() bool { return len(cl.Changes()) == 3 })
+	testutil.Eventually(t, 10*time.Second, "three changes", func() bool { return len(cl.Changes()) == 3 })
 	ch := cl.Changes()
 	for k, want := range []struct {
 		event          int
@@ -227,11 +228,11 @@ func TestEventsValidation(t *testing.T) {
 
 func TestParseEventsNamesFileLine(t *testing.T) {
 	src := "backends: 2\nevents:\n  - {at: 10s, remove: 1}\n  - {at: 20s, add: 1}\n  - {at: 30s, replace: 5}\n"
-	_, err := Parse("server.yaml", []byte(src))
+	_, err := parse("server.yaml", []byte(src))
 	if err == nil || !contains(err.Error(), "server.yaml:5: events[2].replace: backend 5 does not exist at 30s (backends then: 0, 2)") {
 		t.Fatalf("Parse = %v", err)
 	}
-	cfg, err := Parse("server.yaml", []byte("backends: 2\nevents:\n  - {at: 10s, remove: 1, drain: 2s}\n  - {at: 20s, add: 2}\n"))
+	cfg, err := parse("server.yaml", []byte("backends: 2\nevents:\n  - {at: 10s, remove: 1, drain: 2s}\n  - {at: 20s, add: 2}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

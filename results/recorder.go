@@ -415,8 +415,8 @@ func (s *Shard) Peer(addr string) {
 }
 
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
-// (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls, Attempts, Retried,
-// AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
+// (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls,
+// Attempts, Retried, AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
 // BytesSent, BytesReceived and Series filled. The caller fills the rest (ID,
 // Params, Duration, the remaining Load fields, Breaker, Pool, server-side
 // Backend counters, Faults) from the runner and the client stack.
@@ -432,7 +432,6 @@ func (r *Recorder) Cell() *Cell {
 	r.flush(shards)
 
 	c := &Cell{Start: r.start}
-	all := &MethodStats{}
 	peers := map[string]int64{}
 	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
@@ -453,34 +452,10 @@ func (r *Recorder) Cell() *Cell {
 	if lag != nil {
 		c.Health = &Health{Lag: lag}
 	}
-
+	all := &MethodStats{}
 	for i, name := range r.methods {
-		ms := &MethodStats{}
-		used := false
-		for _, s := range shards {
-			m := &s.methods[i]
-			if m.calls == 0 && m.attempt.Count() == 0 && m.ttfm.Count() == 0 && m.rtt.Count() == 0 {
-				continue
-			}
-			used = true
-			ms.Calls += m.calls
-			ms.Errors += m.errors
-			for code, n := range m.codes {
-				if n > 0 {
-					addCode(ms, codes.Code(code), n)
-				}
-			}
-			for code, n := range m.otherCodes {
-				addCode(ms, code, n)
-			}
-			ms.Latency = mergeUsed(ms.Latency, &m.latency)
-			ms.Service = mergeUsed(ms.Service, &m.service)
-			ms.OK = mergeUsed(ms.OK, &m.ok)
-			ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
-			ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
-			ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
-		}
-		if !used {
+		ms := methodStats(shards, i)
+		if ms == nil {
 			continue
 		}
 		if c.Methods == nil {
@@ -493,25 +468,7 @@ func (r *Recorder) Cell() *Cell {
 		c.All = all
 	}
 	c.Load.Completed = all.Calls
-
-	var tracked int64
-	for n, k := range attempts {
-		tracked += k
-		c.Retry.Attempts += int64(n) * k
-		if n > 1 {
-			c.Retry.Retried += k
-		}
-	}
-	if tracked > 0 {
-		c.Retry.Calls = tracked
-		c.Retry.Attempts += extraAttempts
-		last := len(attempts)
-		for last > 0 && attempts[last-1] == 0 {
-			last--
-		}
-		c.Retry.AttemptsPerCall = slices.Clone(attempts[:last])
-	}
-
+	c.Retry = retryFrom(attempts, extraAttempts)
 	if r.peers != nil {
 		for a, n := range r.peers.Counts() {
 			peers[a] += n
@@ -521,12 +478,68 @@ func (r *Recorder) Cell() *Cell {
 		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
 	}
 	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
-
 	c.Series = r.series()
 	if len(c.Series) == 0 {
 		c.Series = nil
 	}
 	return c
+}
+
+// methodStats merges method i of every shard, or returns nil when no shard
+// recorded anything for it.
+func methodStats(shards []*Shard, i int) *MethodStats {
+	var ms *MethodStats
+	for _, s := range shards {
+		m := &s.methods[i]
+		if m.calls == 0 && m.attempt.Count() == 0 && m.ttfm.Count() == 0 && m.rtt.Count() == 0 {
+			continue
+		}
+		if ms == nil {
+			ms = &MethodStats{}
+		}
+		ms.Calls += m.calls
+		ms.Errors += m.errors
+		for code, n := range m.codes {
+			if n > 0 {
+				addCode(ms, codes.Code(code), n)
+			}
+		}
+		for code, n := range m.otherCodes {
+			addCode(ms, code, n)
+		}
+		ms.Latency = mergeUsed(ms.Latency, &m.latency)
+		ms.Service = mergeUsed(ms.Service, &m.service)
+		ms.OK = mergeUsed(ms.OK, &m.ok)
+		ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
+		ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
+		ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
+	}
+	return ms
+}
+
+// retryFrom turns the attempts-per-call counts into Retry's call, attempt
+// and retried totals (zero when no call reported its attempts).
+func retryFrom(attempts [maxAttemptsTracked + 1]int64, extra int64) Retry {
+	var r Retry
+	var tracked int64
+	for n, k := range attempts {
+		tracked += k
+		r.Attempts += int64(n) * k
+		if n > 1 {
+			r.Retried += k
+		}
+	}
+	if tracked == 0 {
+		return Retry{}
+	}
+	r.Calls = tracked
+	r.Attempts += extra
+	last := len(attempts)
+	for last > 0 && attempts[last-1] == 0 {
+		last--
+	}
+	r.AttemptsPerCall = slices.Clone(attempts[:last])
+	return r
 }
 
 // series returns the one-second series. Cell has flushed every shard, so

@@ -51,7 +51,7 @@ type Options struct {
 	// (Scenario.Sharded); the results record it.
 	Shard Shard
 	// StartAt, when set, starts cell k at its place on the common schedule
-	// CellStarts(StartAt, cells, CellGap), so shards line up.
+	// cellStarts(StartAt, cells, CellGap), so shards line up.
 	StartAt time.Time
 	// CellGap is the setup time between cells on that schedule (default
 	// DefaultCellGap).
@@ -74,7 +74,7 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	starts := CellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
+	starts := cellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
 	run := &results.Run{
 		Schema:     results.Schema,
 		Name:       sp.Scenario.Name,
@@ -174,7 +174,7 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	recordFrom := cs.epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(s.calls.names, recordFrom)
 	rec.SetPeerCounter(cs.peers)
-	shares := &backendShares{peers: cs.peers, start: recordFrom}
+	shares := &backendShares{peers: cs.peers, start: recordFrom, prev: cs.epoch, last: map[string]int64{}}
 	d, err := newDriver(c, cs.stack, rec, cs.peers, cs.epoch)
 	if err != nil {
 		return fail(err)

@@ -192,6 +192,11 @@ func (st *stack) fill(rc *results.Cell, workers []*worker, start time.Time) {
 	if st.throttle != nil {
 		ts := st.throttle.Stats()
 		rc.Throttle = &results.Throttle{MaxTokens: ts.MaxTokens, Tokens: ts.Tokens, Throttled: ts.Throttled}
+		if st.native != nil {
+			// gRPC throttles by itself; the count is the retry counter's
+			// inference (see retry.AttemptCounter).
+			rc.Throttle.Throttled = rc.Retry.Throttled
+		}
 		for _, e := range ts.Log {
 			rc.Throttle.Changes = append(rc.Throttle.Changes, results.ThrottleChange{At: e.At - start.Sub(st.epoch), Throttling: e.Throttling, Tokens: e.Tokens})
 		}
