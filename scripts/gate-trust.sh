@@ -19,7 +19,7 @@ BIN=${BIN:-bin/grpcbench}
 TRIALS=${TRIALS:-10}
 REPEATS=${REPEATS:-5}
 DURATION=${DURATION:-4s}
-RATE=${RATE:-500}
+RATE=${RATE:-1000}
 FAST_RATE=${FAST_RATE:-5000}
 GATES=(--gate p50=+10% --gate p99=+10%)
 sc=scripts/gate-trust.yaml
