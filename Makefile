@@ -12,7 +12,7 @@ FUZZTIME ?= 5s
 # Benchmarks run each case this long.
 BENCHTIME ?= 1s
 
-.PHONY: all build test lint race fuzz tools proto proto-check bench bench-shards demo gate-trust clean
+.PHONY: all build test lint race fuzz tools proto proto-check bench bench-shards soak demo gate-trust clean
 
 all: build
 
@@ -83,6 +83,17 @@ SHARDS_PAIRS ?= 8
 bench-shards:
 	GRPCBENCH_BENCH_RATE=$(SHARDS_RATE) GRPCBENCH_BENCH_DURATION=$(SHARDS_DURATION) GRPCBENCH_BENCH_PAIRS=$(SHARDS_PAIRS) \
 	  $(GO) test -run '^$$' -bench 'Shards|MetricsOverhead' -benchtime 1x -timeout 60m ./cmd/grpcbench
+
+## soak: SOAK_DURATION (10m) of open-model load at SOAK_RATE calls/s, all four
+## call patterns, against three fake backends under a fault schedule repeating
+## every minute (down, kill, pause, error burst; goaway); RSS and goroutines every
+## 30 s and their ratio end/start, the accounting identities at the end. Not part
+## of make test; no -race (it would measure the race detector's memory).
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 2000
+soak:
+	GRPCBENCH_SOAK=$(SOAK_DURATION) GRPCBENCH_SOAK_RATE=$(SOAK_RATE) \
+	  $(GO) test -run '^TestSoak$$' -count=1 -v -timeout 60m ./scenarios
 
 ## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build

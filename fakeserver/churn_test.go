@@ -228,11 +228,11 @@ func TestEventsValidation(t *testing.T) {
 
 func TestParseEventsNamesFileLine(t *testing.T) {
 	src := "backends: 2\nevents:\n  - {at: 10s, remove: 1}\n  - {at: 20s, add: 1}\n  - {at: 30s, replace: 5}\n"
-	_, err := parse("server.yaml", []byte(src))
+	_, err := Parse("server.yaml", []byte(src))
 	if err == nil || !contains(err.Error(), "server.yaml:5: events[2].replace: backend 5 does not exist at 30s (backends then: 0, 2)") {
 		t.Fatalf("Parse = %v", err)
 	}
-	cfg, err := parse("server.yaml", []byte("backends: 2\nevents:\n  - {at: 10s, remove: 1, drain: 2s}\n  - {at: 20s, add: 2}\n"))
+	cfg, err := Parse("server.yaml", []byte("backends: 2\nevents:\n  - {at: 10s, remove: 1, drain: 2s}\n  - {at: 20s, add: 2}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,8 +112,8 @@ const (
 	KindORCA      Kind = "orca"
 )
 
-// kinds lists every fault kind in a fixed order.
-var kinds = []Kind{KindLatency, KindError, KindAbort, KindStall, KindPause, KindGoAway,
+// Kinds lists every fault kind in a fixed order.
+var Kinds = []Kind{KindLatency, KindError, KindAbort, KindStall, KindPause, KindGoAway,
 	KindKill, KindDown, KindCapacity, KindKeepalive, KindHealth, KindORCA}
 
 // Kind returns the fault's kind, or "" when none or several are set.
@@ -684,8 +684,8 @@ func (l *Latency) validate(path string) error {
 }
 
 func kindList() string {
-	s := make([]string, len(kinds))
-	for i, k := range kinds {
+	s := make([]string, len(Kinds))
+	for i, k := range Kinds {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
@@ -700,11 +700,11 @@ func LoadFile(path string, overrides ...func(*Config)) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return parse(path, data, overrides...)
+	return Parse(path, data, overrides...)
 }
 
-// parse is LoadFile on bytes already read; name is used in error messages.
-func parse(name string, data []byte, overrides ...func(*Config)) (Config, error) {
+// Parse is LoadFile on bytes already read; name is used in error messages.
+func Parse(name string, data []byte, overrides ...func(*Config)) (Config, error) {
 	root, err := yamlx.Parse(name, data)
 	if err != nil {
 		return Config{}, err

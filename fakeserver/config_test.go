@@ -29,7 +29,7 @@ faults:
   - {capacity: {max_inflight: 64}}
   - {keepalive: {min_time: 1m}}
 `
-	c, err := parse("faults.yaml", []byte(src))
+	c, err := Parse("faults.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ faults:
 		t.Fatalf("parsed %+v", c)
 	}
 	// A bare list is a list of faults.
-	c, err = parse("faults.yaml", []byte("- {error: {code: INTERNAL, every_nth: 3}}\n"))
+	c, err = Parse("faults.yaml", []byte("- {error: {code: INTERNAL, every_nth: 3}}\n"))
 	if err != nil || len(c.Faults) != 1 || c.Faults[0].Error.EveryNth != 3 {
 		t.Fatalf("bare list: %+v, %v", c, err)
 	}
@@ -82,7 +82,7 @@ func TestParseBadConfigNamesFileLineField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse("faults.yaml", []byte(tt.src))
+			_, err := Parse("faults.yaml", []byte(tt.src))
 			if err == nil {
 				t.Fatalf("no error; want %q", tt.want)
 			}
@@ -163,7 +163,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("backends: 2\nfaults: [{down: {at: 1s, for: 2s}}, {pause: {every: 1s, for: 10ms}}]\n"))
 	f.Add([]byte("backends: 2\nevents: [{at: 1s, remove: 1, drain: 1s}, {at: 2s, add: 2}, {at: 3s, replace: 3}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := parse("fuzz.yaml", data)
+		c, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error without file name: %v", err)
@@ -177,7 +177,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestKindsFitCounters(t *testing.T) {
-	if len(kinds) != numKinds {
-		t.Fatalf("len(kinds) = %d, numKinds = %d: update numKinds", len(kinds), numKinds)
+	if len(Kinds) != numKinds {
+		t.Fatalf("len(Kinds) = %d, numKinds = %d: update numKinds", len(Kinds), numKinds)
 	}
 }

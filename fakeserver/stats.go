@@ -24,12 +24,12 @@ type counters struct {
 	conns, connsTotal               atomic.Int64
 }
 
-// numKinds is len(kinds): a Kind's index in kinds is its row in
+// numKinds is len(Kinds): a Kind's index in kinds is its row in
 // counters.faults.
 const numKinds = 12
 
 func kindIndex(k Kind) int {
-	for i, x := range kinds {
+	for i, x := range Kinds {
 		if x == k {
 			return i
 		}
@@ -171,7 +171,7 @@ func (c *counters) snapshot(index int, addr string) BackendStats {
 	for i := range numCodes {
 		put(b.Codes, codeName(codes.Code(i)), c.codes[i].Load())
 	}
-	for ki, k := range kinds {
+	for ki, k := range Kinds {
 		for ci := range numCodes {
 			key := string(k)
 			if ci != 0 {

@@ -21,7 +21,8 @@ func TestRecorderLagHistogram(t *testing.T) {
 		if i%2 == 1 {
 			s = b
 		}
-		s.Call(0, codes.OK, time.Millisecond, time.Millisecond, 0)
+		// Three seconds: each shard hands its lag over as it seals one.
+		s.Call(0, codes.OK, time.Millisecond, time.Millisecond, time.Duration(i)*3*time.Millisecond)
 		s.Lag(time.Duration(i) * time.Microsecond)
 	}
 	a.Lag(-time.Millisecond)

@@ -50,6 +50,30 @@ type Recorder struct {
 	newest int
 	// subs receive each second, per method, when it is finalized.
 	subs []func(Interval)
+
+	// acc holds each method's histograms gathered from the shards: a shard
+	// hands its histograms over with each second it seals and starts new
+	// ones, so a worker holds one second's values at most and memory does
+	// not grow with workers × the spread a long run reaches.
+	accMu sync.Mutex
+	acc   []methodHists
+	lag   Histogram // the shards' schedule lag, handed over the same way
+}
+
+// methodHists are one method's histograms.
+type methodHists struct {
+	latency, service, ok, attempt, ttfm, rtt Histogram
+}
+
+// absorb adds h's values to m and empties h (its memory is released).
+func (m *methodHists) absorb(h *methodHists) {
+	for _, p := range [...][2]*Histogram{{&m.latency, &h.latency}, {&m.service, &h.service}, {&m.ok, &h.ok},
+		{&m.attempt, &h.attempt}, {&m.ttfm, &h.ttfm}, {&m.rtt, &h.rtt}} {
+		if p[1].h != nil {
+			p[0].Merge(p[1])
+			*p[1] = Histogram{}
+		}
+	}
 }
 
 // sealLag is how many seconds behind the newest sealed second a second
@@ -74,7 +98,7 @@ type sealedSecond struct {
 // recorded phase; it becomes Cell.Start, and the at offsets passed to
 // [Shard.Call] are relative to it.
 func NewRecorder(methods []string, start time.Time) *Recorder {
-	return &Recorder{methods: slices.Clone(methods), start: start}
+	return &Recorder{methods: slices.Clone(methods), start: start, acc: make([]methodHists, len(methods))}
 }
 
 // Methods returns the method names, indexed as in Shard calls.
@@ -119,7 +143,7 @@ type Shard struct {
 	attempts      [maxAttemptsTracked + 1]int64
 	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
-	lag           Histogram // schedule lag of every call (Health.Lag)
+	lag           Histogram // schedule lag since the last hand-over (Health.Lag)
 	bytesSent     int64
 	bytesRecv     int64
 	peers         map[string]int64
@@ -130,12 +154,9 @@ type shardMethod struct {
 	calls, errors int64
 	codes         [numCodes]int64
 	otherCodes    map[codes.Code]int64
-	latency       Histogram
-	service       Histogram
-	ok            Histogram // latency of calls that ended OK
-	attempt       Histogram
-	ttfm          Histogram
-	rtt           Histogram
+	// methodHists are the values since the shard last handed them to the
+	// recorder (ok is the latency of calls that ended OK).
+	methodHists
 }
 
 // second aggregates one second of one shard's series, per method.
@@ -245,6 +266,21 @@ func (s *Shard) seal() {
 	}
 	s.r.addSecond(s.cur, &s.curSec)
 	s.curSec.reset()
+	s.handOver()
+}
+
+// handOver gives the shard's histograms to the recorder and starts new
+// ones: once per second per shard, never per call.
+func (s *Shard) handOver() {
+	s.r.accMu.Lock()
+	defer s.r.accMu.Unlock()
+	for i := range s.methods {
+		s.r.acc[i].absorb(&s.methods[i].methodHists)
+	}
+	if s.lag.h != nil {
+		s.r.lag.Merge(&s.lag)
+		s.lag = Histogram{}
+	}
 }
 
 // addSecond merges one shard's second t into the series and finalizes
@@ -352,6 +388,7 @@ func (r *Recorder) finalize(t int) {
 func (r *Recorder) flush(shards []*Shard) {
 	for _, s := range shards {
 		s.seal()
+		s.handOver()
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
@@ -435,12 +472,10 @@ func (r *Recorder) Cell() *Cell {
 	peers := map[string]int64{}
 	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
-	var lag *Histogram
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
 		c.BytesReceived += s.bytesRecv
 		c.Load.MaxLag = max(c.Load.MaxLag, s.maxLag)
-		lag = mergeUsed(lag, &s.lag)
 		for a, n := range s.peers {
 			peers[a] += n
 		}
@@ -449,12 +484,14 @@ func (r *Recorder) Cell() *Cell {
 		}
 		extraAttempts += s.extraAttempts
 	}
-	if lag != nil {
+	all := &MethodStats{}
+	r.accMu.Lock()
+	defer r.accMu.Unlock()
+	if lag := mergeUsed(nil, &r.lag); lag != nil {
 		c.Health = &Health{Lag: lag}
 	}
-	all := &MethodStats{}
 	for i, name := range r.methods {
-		ms := methodStats(shards, i)
+		ms := methodStats(shards, i, &r.acc[i])
 		if ms == nil {
 			continue
 		}
@@ -485,18 +522,13 @@ func (r *Recorder) Cell() *Cell {
 	return c
 }
 
-// methodStats merges method i of every shard, or returns nil when no shard
-// recorded anything for it.
-func methodStats(shards []*Shard, i int) *MethodStats {
-	var ms *MethodStats
+// methodStats sums method i's counters over the shards and takes its
+// histograms from acc (every shard has handed its histograms over), or
+// returns nil when nothing was recorded for it.
+func methodStats(shards []*Shard, i int, acc *methodHists) *MethodStats {
+	ms := &MethodStats{}
 	for _, s := range shards {
 		m := &s.methods[i]
-		if m.calls == 0 && m.attempt.Count() == 0 && m.ttfm.Count() == 0 && m.rtt.Count() == 0 {
-			continue
-		}
-		if ms == nil {
-			ms = &MethodStats{}
-		}
 		ms.Calls += m.calls
 		ms.Errors += m.errors
 		for code, n := range m.codes {
@@ -507,12 +539,15 @@ func methodStats(shards []*Shard, i int) *MethodStats {
 		for code, n := range m.otherCodes {
 			addCode(ms, code, n)
 		}
-		ms.Latency = mergeUsed(ms.Latency, &m.latency)
-		ms.Service = mergeUsed(ms.Service, &m.service)
-		ms.OK = mergeUsed(ms.OK, &m.ok)
-		ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
-		ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
-		ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
+	}
+	ms.Latency = mergeUsed(nil, &acc.latency)
+	ms.Service = mergeUsed(nil, &acc.service)
+	ms.OK = mergeUsed(nil, &acc.ok)
+	ms.Attempt = mergeUsed(nil, &acc.attempt)
+	ms.TTFM = mergeUsed(nil, &acc.ttfm)
+	ms.MessageRTT = mergeUsed(nil, &acc.rtt)
+	if ms.Calls == 0 && ms.Attempt == nil && ms.TTFM == nil && ms.MessageRTT == nil {
+		return nil
 	}
 	return ms
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // Endpoint churn through a watched file and through etcd: the embedded
-// fake server removes backend 1 at 2 s and adds a backend at 3 s,
+// fake server removes backend 1 at 2 s (it serves on for 500 ms while
+// clients move away) and adds a backend at 3 s,
 // publishing each set where the client's discovery watches. The removed
 // backend's calls drop to 0 within a second, the added one gets calls, and
 // every backend's client count equals its server count.
@@ -27,7 +28,7 @@ func TestDiscoveryChurn(t *testing.T) {
 func checkChurn(t *testing.T, discovery string) {
 	run := runYAML(t, context.Background(), fmt.Sprintf(`
 seed: 2
-server: {backends: 3, events: [{at: 2s, remove: 1}, {at: 3s, add: 1}]}
+server: {backends: 3, events: [{at: 2s, remove: 1, drain: 500ms}, {at: 3s, add: 1}]}
 load: {rate: 300, duration: 5s, max_inflight: 64}
 mix: [{call: GetUser}]
 client: {discovery: %s}

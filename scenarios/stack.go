@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"google.golang.org/grpc"
@@ -264,11 +265,14 @@ type peerRecorder struct {
 	peer  peer.Peer
 	opt   grpc.CallOption
 	opts  []grpc.CallOption
-	names map[net.Addr]string
+	// names caches each TCP backend's name by value: every connection has
+	// its own *net.TCPAddr, so a cache keyed by the pointer would grow with
+	// every reconnect.
+	names map[netip.AddrPort]string
 }
 
 func newPeerRecorder(peers *results.PeerCounter) *peerRecorder {
-	p := &peerRecorder{peers: peers, names: map[net.Addr]string{}}
+	p := &peerRecorder{peers: peers, names: map[netip.AddrPort]string{}}
 	p.opt = grpc.Peer(&p.peer)
 	return p
 }
@@ -280,10 +284,16 @@ func (p *peerRecorder) flush() {
 		return
 	}
 	p.peer = peer.Peer{}
-	name, ok := p.names[a]
+	ta, ok := a.(*net.TCPAddr)
+	if !ok { // a unix socket: rare enough to name each time
+		p.peers.Add(a.String(), 1)
+		return
+	}
+	ap := ta.AddrPort()
+	name, ok := p.names[ap]
 	if !ok {
 		name = a.String()
-		p.names[a] = name
+		p.names[ap] = name
 	}
 	p.peers.Add(name, 1)
 }
