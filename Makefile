@@ -99,7 +99,8 @@ soak:
 demo: build
 	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json --report out/report
 
-## gate-trust: A/A and A/B trials of the compare gate (not part of make test; ~7 min).
+## gate-trust: A/A, A/B tail-only and A/A-with-CPU-hogs trials of the compare gate
+## (not part of make test; ~20 min for 10 trials; TRIALS=2 DURATION=1s for a quick check).
 gate-trust: build
 	bash scripts/gate-trust.sh
 

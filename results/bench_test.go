@@ -56,6 +56,7 @@ func BenchmarkShardCallFullUnary(b *testing.B) {
 	for i := range 100000 {
 		s.Call(0, codes.OK, lat[i&4095], lat[i&4095]/2, 0)
 		s.Attempt(0, lat[i&4095])
+		s.Lag(lat[i&4095] / 10)
 		s.Peer("127.0.0.1:1")
 	}
 	b.ReportAllocs()
@@ -79,6 +80,7 @@ func TestShardCallAllocs(t *testing.T) {
 	for i := range 50000 {
 		s.Call(0, codes.OK, lat[i&4095], lat[i&4095], 0)
 		s.Attempt(0, lat[i&4095])
+		s.Lag(lat[i&4095] / 10)
 		s.Peer("127.0.0.1:1")
 	}
 	i := 0
@@ -88,6 +90,7 @@ func TestShardCallAllocs(t *testing.T) {
 		s.Call(0, codes.Unavailable, d, d, 0)
 		s.Attempt(0, d)
 		s.CallAttempts(2)
+		s.Lag(d / 10)
 		s.Peer("127.0.0.1:1")
 	})
 	if allocs != 0 {

@@ -177,6 +177,7 @@ func (out *Cell) addCounters(c *Cell) {
 	l.Completed += c.Load.Completed
 	l.Dropped += c.Load.Dropped
 	l.MaxLag = max(l.MaxLag, c.Load.MaxLag)
+	out.Health = mergeHealth(out.Health, c.Health)
 
 	for name, m := range c.Methods {
 		if m == nil {

@@ -58,6 +58,7 @@ type Recorder struct {
 	// not grow with workers × the spread a long run reaches.
 	accMu sync.Mutex
 	acc   []methodHists
+	lag   Histogram // the shards' schedule lag, handed over the same way
 }
 
 // methodHists are one method's histograms.
@@ -143,6 +144,7 @@ type Shard struct {
 	attempts      [maxAttemptsTracked + 1]int64
 	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
+	lag           Histogram // schedule lag since the last hand-over (Health.Lag)
 	bytesSent     int64
 	bytesRecv     int64
 	live          *liveCounters
@@ -274,6 +276,10 @@ func (s *Shard) handOver() {
 	defer s.r.accMu.Unlock()
 	for i := range s.methods {
 		s.r.acc[i].absorb(&s.methods[i].methodHists)
+	}
+	if s.lag.h != nil {
+		s.r.lag.Merge(&s.lag)
+		s.lag = Histogram{}
 	}
 }
 
@@ -419,12 +425,15 @@ func (s *Shard) CallAttempts(n int) {
 	s.attempts[n]++
 }
 
-// Lag records the delay between a call's intended start and its actual send.
-// Only the maximum is kept (Load.MaxLag).
+// Lag records the delay between a call's intended start and its actual send:
+// its distribution (Health.Lag) and maximum (Load.MaxLag). A negative delay
+// counts as 0.
 func (s *Shard) Lag(d time.Duration) {
+	d = max(d, 0)
 	if d > s.maxLag {
 		s.maxLag = d
 	}
+	s.lag.Record(d)
 }
 
 // Bytes adds payload bytes sent and received.
@@ -439,8 +448,8 @@ func (s *Shard) Bytes(sent, received int64) {
 func (s *Shard) Peer(addr string) { s.r.peers.Add(addr, 1) }
 
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
-// (Completed, MaxLag), Retry (Calls, Attempts, Retried,
-// AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
+// (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls,
+// Attempts, Retried, AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
 // BytesSent, BytesReceived and Series filled. The caller fills the rest (ID,
 // Params, Duration, the remaining Load fields, Breaker, Pool, server-side
 // Backend counters, Faults) from the runner and the client stack.
@@ -470,6 +479,9 @@ func (r *Recorder) Cell() *Cell {
 	all := &MethodStats{}
 	r.accMu.Lock()
 	defer r.accMu.Unlock()
+	if lag := mergeUsed(nil, &r.lag); lag != nil {
+		c.Health = &Health{Lag: lag}
+	}
 	for i, name := range r.methods {
 		ms := methodStats(shards, i, &r.acc[i])
 		if ms == nil {

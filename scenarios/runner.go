@@ -183,13 +183,16 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	if observe != nil {
 		observed = observe(Watch{Cell: c, Recorder: rec, Stack: func() StackGauges { return gauges(cs.stack, d) }})
 	}
+	health := startHealth(recordFrom) // health.go: the generator's CPU and contention, once a second
 	interrupted := drive(ctx, cellCtx, d, cs.epoch, func(ev Event) {
 		shares.sample(time.Now())
 		progress(ev)
 	})
 	end := time.Now()
+	health.stop()
 
 	rc := rec.Cell()
+	health.fill(rc)
 	rc.ID, rc.Index, rc.Repeat, rc.Params = c.ID, c.Index, c.Repeat, c.Params
 	rc.Start = recordFrom
 	// Rates are over the planned recorded phase: the schedule's last

@@ -18,6 +18,9 @@ const (
 	exitGate    = 1 // a threshold or regression gate failed
 	exitUsage   = 2 // bad input or usage
 	exitFailure = 3 // the run could not be carried out
+	// exitInconclusive: compare found no regression, only changes it could
+	// not attribute because the new run's load generator was starved.
+	exitInconclusive = 4
 	// exitAborted (130) follows a second interrupt; see signals.go.
 )
 
@@ -43,6 +46,9 @@ func failure(err error) error { return &exitError{exitFailure, err} }
 
 // gateFailed marks err as a failed gate (exit 1).
 func gateFailed(err error) error { return &exitError{exitGate, err} }
+
+// gateInconclusive marks err as a comparison that could not decide (exit 4).
+func gateInconclusive(err error) error { return &exitError{exitInconclusive, err} }
 
 // env is what a command sees of the process: streams and arguments.
 type env struct {
@@ -145,7 +151,9 @@ Run "grpcbench <command> --help" for a command's flags.
 Exit codes: 0 success, 1 a gate failed, 2 bad input or usage (an output that
 cannot be written included, refused before any load is sent), 3 the run could
 not be carried out (an output that failed at the end, or an interrupt: the
-results measured are kept), 130 aborted by a second interrupt.
+results measured are kept), 4 compare was inconclusive (no regression, but the
+new run's load generator was CPU-starved; --inconclusive=pass makes it 0),
+130 aborted by a second interrupt.
 `)
 }
 

@@ -73,6 +73,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	printSummary(e.stdout, run)
 	warnErrors(e.stdout, run)                            // before writing: the numbers survive a failed write
+	warnSaturation(e.stdout, run)                        // health.go
 	if err := writeResults(ctx, *out, run); err != nil { // output.go: atomic, exit 3
 		return err
 	}
