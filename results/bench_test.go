@@ -82,6 +82,7 @@ func TestShardCallAllocs(t *testing.T) {
 		s.Attempt(0, lat[i&4095])
 		s.Lag(lat[i&4095] / 10)
 		s.Peer("127.0.0.1:1")
+		s.Backend("127.0.0.1:1", 0)
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(10000, func() {
@@ -92,6 +93,7 @@ func TestShardCallAllocs(t *testing.T) {
 		s.CallAttempts(2)
 		s.Lag(d / 10)
 		s.Peer("127.0.0.1:1")
+		s.Backend("127.0.0.1:1", 0)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per recorded call, want 0", allocs)

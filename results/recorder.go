@@ -1,6 +1,7 @@
 package results
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -56,9 +57,10 @@ type Recorder struct {
 	// hands its histograms over with each second it seals and starts new
 	// ones, so a worker holds one second's values at most and memory does
 	// not grow with workers × the spread a long run reaches.
-	accMu sync.Mutex
-	acc   []methodHists
-	lag   Histogram // the shards' schedule lag, handed over the same way
+	accMu       sync.Mutex
+	acc         []methodHists
+	backendSecs map[int]map[string]int64
+	lag         Histogram // the shards' schedule lag, handed over the same way
 }
 
 // methodHists are one method's histograms.
@@ -147,6 +149,7 @@ type Shard struct {
 	lag           Histogram // schedule lag since the last hand-over (Health.Lag)
 	bytesSent     int64
 	bytesRecv     int64
+	backendSecs   map[int]map[string]int64 // attempts per backend per second, since the last hand-over
 	live          *liveCounters
 }
 
@@ -221,13 +224,7 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 		m.ok.Record(latency)
 	}
 
-	sec := 0
-	if at > 0 {
-		sec = int(at / time.Second)
-		if sec >= maxSeriesSeconds {
-			sec = maxSeriesSeconds - 1
-		}
-	}
+	sec := secondOf(at)
 	switch {
 	case s.cur < 0:
 		s.cur = sec
@@ -277,6 +274,20 @@ func (s *Shard) handOver() {
 	for i := range s.methods {
 		s.r.acc[i].absorb(&s.methods[i].methodHists)
 	}
+	for t, m := range s.backendSecs {
+		if s.r.backendSecs == nil {
+			s.r.backendSecs = map[int]map[string]int64{}
+		}
+		acc := s.r.backendSecs[t]
+		if acc == nil {
+			acc = map[string]int64{}
+			s.r.backendSecs[t] = acc
+		}
+		for a, n := range m {
+			acc[a] += n
+		}
+	}
+	s.backendSecs = nil
 	if s.lag.h != nil {
 		s.r.lag.Merge(&s.lag)
 		s.lag = Histogram{}
@@ -447,6 +458,31 @@ func (s *Shard) Bytes(sent, received int64) {
 // Backend.ClientCalls.
 func (s *Shard) Peer(addr string) { s.r.peers.Add(addr, 1) }
 
+// Backend counts one attempt of a recorded call on the backend at addr in
+// the second that at (the offset Call was given) places the call in; it
+// feeds Cell.BackendSeries, each backend's share over time. A map a second
+// is made when a second's first attempt is counted.
+func (s *Shard) Backend(addr string, at time.Duration) {
+	t := secondOf(at)
+	if s.backendSecs == nil {
+		s.backendSecs = map[int]map[string]int64{}
+	}
+	m := s.backendSecs[t]
+	if m == nil {
+		m = map[string]int64{}
+		s.backendSecs[t] = m
+	}
+	m[addr]++
+}
+
+// secondOf is the second of the series an offset falls in.
+func secondOf(at time.Duration) int {
+	if at <= 0 {
+		return 0
+	}
+	return min(int(at/time.Second), maxSeriesSeconds-1)
+}
+
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
 // (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls,
 // Attempts, Retried, AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
@@ -506,7 +542,22 @@ func (r *Recorder) Cell() *Cell {
 	if len(c.Series) == 0 {
 		c.Series = nil
 	}
+	c.BackendSeries = r.backendSeries()
 	return c
+}
+
+// backendSeries lists the seconds of attempts per backend, in order.
+func (r *Recorder) backendSeries() []BackendSecond {
+	secs := make([]int, 0, len(r.backendSecs))
+	for t := range r.backendSecs {
+		secs = append(secs, t)
+	}
+	slices.Sort(secs)
+	var out []BackendSecond
+	for _, t := range secs {
+		out = append(out, BackendSecond{T: t, Calls: maps.Clone(r.backendSecs[t])})
+	}
+	return out
 }
 
 // methodStats sums method i's counters over the shards and takes its

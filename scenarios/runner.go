@@ -210,7 +210,11 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
 	cs.stack.fill(rc, d.workers, recordFrom)
-	rc.BackendSeries = shares.series(time.Now(), s.Load.Duration)
+	if len(rc.BackendSeries) == 0 {
+		// gRPC's own retries and hedges leave no backend per call: sampled
+		// once a second instead (a second's edge is blurred by up to half).
+		rc.BackendSeries = shares.series(time.Now(), s.Load.Duration)
+	}
 	rc.TopErrors = d.topErrors()
 	rc.Transport = transport(cs.dialer.Stats())
 	if cs.cluster != nil {

@@ -269,6 +269,9 @@ type peerRecorder struct {
 	// its own *net.TCPAddr, so a cache keyed by the pointer would grow with
 	// every reconnect.
 	names map[netip.AddrPort]string
+	// seen lists the backends of the current call's attempts, for the
+	// per-second share (reset by the worker at each call).
+	seen []string
 }
 
 func newPeerRecorder(peers *results.PeerCounter) *peerRecorder {
@@ -285,17 +288,18 @@ func (p *peerRecorder) flush() {
 	}
 	p.peer = peer.Peer{}
 	ta, ok := a.(*net.TCPAddr)
+	var name string
 	if !ok { // a unix socket: rare enough to name each time
-		p.peers.Add(a.String(), 1)
-		return
-	}
-	ap := ta.AddrPort()
-	name, ok := p.names[ap]
-	if !ok {
 		name = a.String()
-		p.names[ap] = name
+	} else {
+		ap := ta.AddrPort()
+		if name, ok = p.names[ap]; !ok {
+			name = a.String()
+			p.names[ap] = name
+		}
 	}
 	p.peers.Add(name, 1)
+	p.seen = append(p.seen, name)
 }
 
 // peerConn adds a worker's grpc.Peer option to every attempt. One worker

@@ -122,6 +122,9 @@ func (w *worker) call(ctx context.Context, intended time.Duration, seq int64) {
 	d := w.d
 	c := d.calls.pick(w.rng.Float64())
 	w.st = callState{c: c, recording: intended >= d.warmup}
+	if w.peers != nil {
+		w.peers.seen = w.peers.seen[:0]
+	}
 	w.vars.Call = seq
 	w.vars.Intended = d.epoch.Add(intended)
 	if c.md.Len() > 0 {
@@ -274,6 +277,11 @@ func (w *worker) record(ctx context.Context, err error, intended, sent, done tim
 	// it) counts in the phase's last second, not in a stray extra one.
 	at := min(done-d.warmup, d.s.Load.Duration-time.Nanosecond)
 	w.shard.Call(m, code, latency, done-sent, at)
+	if w.peers != nil {
+		for _, b := range w.peers.seen {
+			w.shard.Backend(b, at)
+		}
+	}
 	switch {
 	case w.st.c.retry != nil || w.st.c.hedging != nil:
 		w.shard.CallAttempts(w.st.attempts) // the layer's observer counted them
