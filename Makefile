@@ -12,7 +12,7 @@ FUZZTIME ?= 5s
 # Benchmarks run each case this long.
 BENCHTIME ?= 1s
 
-.PHONY: all build test lint race fuzz tools proto proto-check bench bench-shards demo gate-trust clean
+.PHONY: all build test lint race fuzz tools proto proto-check bench bench-shards soak demo gate-trust clean
 
 all: build
 
@@ -72,7 +72,7 @@ proto-check: tools $(PROTOC_GEN)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v /scenarios$$)
 	$(GO) test -run '^$$' -bench 'Layers' -benchmem -benchtime $(BENCHTIME) ./scenarios
-	$(GO) test -run '^$$' -bench 'Throughput|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
+	$(GO) test -run '^$$' -bench 'Throughput|ReflectedVsRaw|OpenRate|MemoryFlat' -benchmem -benchtime 1x -timeout 30m ./scenarios
 
 ## bench-shards: 1, 2 and 4 shard processes at a total rate (merged rate error,
 ## p50/p99, CPU per call) and --metrics-addr off/on CPU per call, in pairs.
@@ -84,11 +84,23 @@ bench-shards:
 	GRPCBENCH_BENCH_RATE=$(SHARDS_RATE) GRPCBENCH_BENCH_DURATION=$(SHARDS_DURATION) GRPCBENCH_BENCH_PAIRS=$(SHARDS_PAIRS) \
 	  $(GO) test -run '^$$' -bench 'Shards|MetricsOverhead' -benchtime 1x -timeout 60m ./cmd/grpcbench
 
+## soak: SOAK_DURATION (10m) of open-model load at SOAK_RATE calls/s, all four
+## call patterns, against three fake backends under a fault schedule repeating
+## every minute (down, kill, pause, error burst; goaway); RSS and goroutines every
+## 30 s and their ratio end/start, the accounting identities at the end. Not part
+## of make test; no -race (it would measure the race detector's memory).
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 2000
+soak:
+	GRPCBENCH_SOAK=$(SOAK_DURATION) GRPCBENCH_SOAK_RATE=$(SOAK_RATE) \
+	  $(GO) test -run '^TestSoak$$' -count=1 -v -timeout 60m ./scenarios
+
 ## demo: the quickstart scenario on the embedded fake server → out/results.json, out/report/
 demo: build
 	$(BIN) run scenarios/examples/quickstart.yaml -o out/results.json --report out/report
 
-## gate-trust: A/A and A/B trials of the compare gate (not part of make test; ~7 min).
+## gate-trust: A/A, A/B tail-only and A/A-with-CPU-hogs trials of the compare gate
+## (not part of make test; ~20 min for 10 trials; TRIALS=2 DURATION=1s for a quick check).
 gate-trust: build
 	bash scripts/gate-trust.sh
 

@@ -46,8 +46,8 @@ var (
 	ErrProbesBusy = status.Error(codes.Unavailable, "circuit breaker is open (half-open: probe calls in flight)")
 )
 
-// Clock is the breaker's time source.
-type Clock interface{ Now() time.Time }
+// clock is the breaker's time source.
+type clock interface{ Now() time.Time }
 
 type systemClock struct{}
 
@@ -56,15 +56,16 @@ func (systemClock) Now() time.Time { return time.Now() }
 // Option configures New.
 type Option func(*Breaker)
 
-// WithClock sets the clock (default the system clock); tests use a fake one.
-func WithClock(c Clock) Option { return func(b *Breaker) { b.clock = c } }
+// withClock sets the clock (default the system clock); tests use a fake
+// one (export_test.go).
+func withClock(c clock) Option { return func(b *Breaker) { b.clock = c } }
 
 // WithEpoch sets the time TransitionEvent.At counts from (default: when New
 // was called, on the breaker's clock), e.g. the start of a run.
 func WithEpoch(t time.Time) Option { return func(b *Breaker) { b.logEpoch = t } }
 
-// WithLogCap sets how many transitions the log keeps (default
-// eventlog.DefaultCap, 10 000); later ones are counted in Stats.LogDropped.
+// WithLogCap sets how many transitions the log keeps (n ≤ 0: the default,
+// 10 000); later ones are counted in Stats.LogDropped.
 func WithLogCap(n int) Option { return func(b *Breaker) { b.log = eventlog.New[TransitionEvent](n) } }
 
 // TransitionEvent is one change of state: At is the time since the
@@ -85,7 +86,7 @@ type bucket struct {
 type Breaker struct {
 	cfg      Config
 	failures uint32 // bit set of failure codes
-	clock    Clock
+	clock    clock
 
 	state  atomic.Int32
 	gen    atomic.Uint64 // bumped on every transition; tickets of an older generation are stale
@@ -131,46 +132,43 @@ func New(cfg Config, opts ...Option) *Breaker {
 	return b
 }
 
-// Config returns the configuration in force (defaults filled in).
-func (b *Breaker) Config() Config { return b.cfg }
-
 // State returns the current state. An open breaker whose open period has
-// passed still reports Open until the next Allow moves it to half-open.
+// passed still reports Open until the next call moves it to half-open.
 func (b *Breaker) State() State { return State(b.state.Load()) }
 
-// Ticket is the permission to make one call. Pass the call's outcome to Done
-// exactly once. The zero Ticket's Done does nothing.
-type Ticket struct {
+// ticket is the permission to make one call. Pass the call's outcome to Done
+// exactly once. The zero ticket's Done does nothing.
+type ticket struct {
 	b     *Breaker
 	gen   uint64
 	probe bool
 }
 
-// Allow asks to make a call. It returns a ticket, or ErrOpen/ErrProbesBusy
+// allow asks to make a call. It returns a ticket, or ErrOpen/ErrProbesBusy
 // when the call must fail fast. No lock is held after it returns.
-func (b *Breaker) Allow() (Ticket, error) {
+func (b *Breaker) allow() (ticket, error) {
 	if State(b.state.Load()) == Closed {
-		return Ticket{b: b, gen: b.gen.Load()}, nil
+		return ticket{b: b, gen: b.gen.Load()}, nil
 	}
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch State(b.state.Load()) {
 	case Closed:
-		return Ticket{b: b, gen: b.gen.Load()}, nil
+		return ticket{b: b, gen: b.gen.Load()}, nil
 	case Open:
 		if now.Sub(b.openedAt) < b.cfg.OpenFor {
 			b.rejections.Add(1)
-			return Ticket{}, ErrOpen
+			return ticket{}, ErrOpen
 		}
 		b.transitionLocked(HalfOpen, now)
 	}
 	if b.probesInFlight >= b.cfg.HalfOpenProbes {
 		b.rejections.Add(1)
-		return Ticket{}, ErrProbesBusy
+		return ticket{}, ErrProbesBusy
 	}
 	b.probesInFlight++
-	return Ticket{b: b, gen: b.gen.Load(), probe: true}, nil
+	return ticket{b: b, gen: b.gen.Load(), probe: true}, nil
 }
 
 // outcome of a call as the breaker sees it.
@@ -199,7 +197,7 @@ func (b *Breaker) classify(err error) outcome {
 // Done reports the outcome of the call the ticket allowed. Outcomes of calls
 // that started before the breaker last changed state are counted in Stats
 // but do not move the state machine.
-func (t Ticket) Done(err error) {
+func (t ticket) Done(err error) {
 	b := t.b
 	if b == nil {
 		return
@@ -235,7 +233,7 @@ func (t Ticket) Done(err error) {
 	}
 }
 
-func (b *Breaker) probeDone(t Ticket, o outcome) {
+func (b *Breaker) probeDone(t ticket, o outcome) {
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/breaker"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
@@ -229,23 +230,7 @@ func TestValidate(t *testing.T) {
 				"codes[3]: UNAVAILABLE is listed twice", "codes[4]: unknown status code 40"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %v, missing %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.cfg.Validate(), tt.want...) })
 	}
 }
 

@@ -13,16 +13,16 @@ import (
 
 // Defaults filled in by Config.WithDefaults.
 const (
-	DefaultOpenFor        = 5 * time.Second
-	DefaultHalfOpenProbes = 1
-	DefaultWindow         = 10 * time.Second
-	DefaultMinRequests    = 20
+	defaultOpenFor        = 5 * time.Second
+	defaultHalfOpenProbes = 1
+	defaultWindow         = 10 * time.Second
+	defaultMinRequests    = 20
 )
 
-// DefaultCodes returns the failure codes used when Config.Codes is empty:
+// defaultCodes returns the failure codes used when Config.Codes is empty:
 // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN and
 // DATA_LOSS.
-func DefaultCodes() []codes.Code {
+func defaultCodes() []codes.Code {
 	return []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal, codes.Unknown, codes.DataLoss}
 }
 
@@ -42,37 +42,39 @@ type Config struct {
 	// FailureRatio trips it when failures/calls over the last Window reach
 	// this ratio (0..1; 0: off) and at least MinRequests calls ended in it.
 	FailureRatio float64 `yaml:"failure_ratio"`
-	// Window is the rolling window of the ratio trigger (0: DefaultWindow).
+	// Window is the rolling window of the ratio trigger (0: 10s).
 	Window time.Duration `yaml:"window"`
 	// MinRequests is the fewest calls in the window for the ratio trigger
-	// (0: DefaultMinRequests).
+	// (0: 20).
 	MinRequests int `yaml:"min_requests"`
 	// OpenFor is how long the breaker stays open before probing
-	// (0: DefaultOpenFor, 5s).
+	// (0: 5s).
 	OpenFor time.Duration `yaml:"open_for"`
 	// HalfOpenProbes is both the number of probe successes that close the
 	// breaker and the most probes in flight at once (0: 1).
 	HalfOpenProbes int `yaml:"half_open_probes"`
-	// Codes are the status codes counted as failures (empty: DefaultCodes).
+	// Codes are the status codes counted as failures (empty: UNAVAILABLE,
+	// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN and
+	// DATA_LOSS).
 	Codes []codes.Code `yaml:"codes"`
 }
 
 // WithDefaults returns c with unset fields given their defaults.
 func (c Config) WithDefaults() Config {
 	if c.Window == 0 {
-		c.Window = DefaultWindow
+		c.Window = defaultWindow
 	}
 	if c.MinRequests == 0 {
-		c.MinRequests = DefaultMinRequests
+		c.MinRequests = defaultMinRequests
 	}
 	if c.OpenFor == 0 {
-		c.OpenFor = DefaultOpenFor
+		c.OpenFor = defaultOpenFor
 	}
 	if c.HalfOpenProbes == 0 {
-		c.HalfOpenProbes = DefaultHalfOpenProbes
+		c.HalfOpenProbes = defaultHalfOpenProbes
 	}
 	if len(c.Codes) == 0 {
-		c.Codes = DefaultCodes()
+		c.Codes = defaultCodes()
 	}
 	return c
 }

@@ -24,12 +24,9 @@ var _ grpc.ClientConnInterface = (*Conn)(nil)
 // methods, or when its context ends.
 func Wrap(cc grpc.ClientConnInterface, b *Breaker) *Conn { return &Conn{cc: cc, b: b} }
 
-// Breaker returns the breaker guarding the connection.
-func (c *Conn) Breaker() *Breaker { return c.b }
-
 // Invoke performs a unary call unless the breaker rejects it.
 func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	t, err := c.b.Allow()
+	t, err := c.b.allow()
 	if err != nil {
 		return err
 	}
@@ -45,7 +42,7 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 
 func newStream(ctx context.Context, b *Breaker, desc *grpc.StreamDesc, method string, opts []grpc.CallOption,
 	open func(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error)) (grpc.ClientStream, error) {
-	t, err := b.Allow()
+	t, err := b.allow()
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +59,7 @@ func newStream(ctx context.Context, b *Breaker, desc *grpc.StreamDesc, method st
 // stream reports its outcome to the breaker once, when it ends.
 type stream struct {
 	grpc.ClientStream
-	t      Ticket
+	t      ticket
 	single bool
 	done   atomic.Bool
 	stop   func() bool
@@ -98,7 +95,7 @@ func (s *stream) RecvMsg(m any) error {
 // UnaryClientInterceptor returns an interceptor guarding unary calls with b.
 func UnaryClientInterceptor(b *Breaker) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		t, err := b.Allow()
+		t, err := b.allow()
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@
 // client errors such as INVALID_ARGUMENT or NOT_FOUND never do.
 //
 // Unlike the seed's breaker, no lock is held while a call runs. In the closed
-// state with only FailureThreshold set, Allow and Ticket.Done are a few atomic
+// state with only FailureThreshold set, admitting a call and recording its outcome are a few atomic
 // operations; a short mutex is taken to change state, to admit probes, and —
 // when FailureRatio is set — to record each outcome in the rolling window.
 //

@@ -8,42 +8,20 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/breaker"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
+// startCluster starts one fake backend with faults and returns it with a
+// plain connection to it.
 func startCluster(t testing.TB, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 3, Faults: faults})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	cc, err := grpc.NewClient(cl.Addrs()[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		cl.Stop()
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cc.Close()
-		cl.Stop()
-		cancel()
-	})
-	return cl, cc
-}
-
-func getUserCalls(cl *fakeserver.Cluster) int64 {
-	var n int64
-	for _, b := range cl.Stats().Backends {
-		n += b.Calls["GetUser"]
-	}
-	return n
+	return testserver.FakeConn(t, fakeserver.Config{Backends: 1, Seed: 3, Faults: faults})
 }
 
 // TestDownWindow is the "Must show": the breaker trips while the
@@ -64,7 +42,7 @@ func TestDownWindow(t *testing.T) {
 		if sinceStart > downAt+downFor+300*time.Millisecond && b.State() == breaker.Closed && sawOpen {
 			break
 		}
-		before := getUserCalls(cl)
+		before := testserver.Calls(cl, "GetUser")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := client.GetUser(ctx, &userpb.GetUserRequest{UserId: "1"})
 		cancel()
@@ -77,7 +55,7 @@ func TestDownWindow(t *testing.T) {
 			if s.Code() != codes.Unavailable {
 				t.Fatalf("rejection has code %s", s.Code())
 			}
-			if after := getUserCalls(cl); after != before {
+			if after := testserver.Calls(cl, "GetUser"); after != before {
 				t.Fatalf("a rejected call reached the server (%d → %d calls)", before, after)
 			}
 			checkedFastReject = true
@@ -113,7 +91,7 @@ func TestDownWindow(t *testing.T) {
 	// Calls that reached the server are exactly the successful ones: calls
 	// during the down window fail before reaching a handler, rejected ones
 	// never leave the client.
-	if got := getUserCalls(cl); got != okCalls {
+	if got := testserver.Calls(cl, "GetUser"); got != okCalls {
 		t.Fatalf("server received %d calls, client had %d successes", got, okCalls)
 	}
 }
@@ -146,10 +124,7 @@ func TestStreamOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	deadline := time.Now().Add(5 * time.Second)
-	for b2.Stats().Ignored != 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the cancelled stream to be ignored", func() bool { return b2.Stats().Ignored == 1 })
 	if s := b2.Stats(); s.Ignored != 1 || s.State != breaker.Closed {
 		t.Fatalf("cancelled stream: %+v", s)
 	}

@@ -25,7 +25,7 @@ type step struct {
 type hole struct {
 	path  string // in the data, for errors
 	steps []step // the last step is the scalar field
-	tmpl  *Template
+	tmpl  *template
 	fast  bool // can be appended to the pre-encoded constant part
 }
 
@@ -82,7 +82,7 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, path string, ste
 		out := make(map[string]any, len(obj))
 		for _, k := range sortedKeys(obj) {
 			p := path + "[" + strconv.Quote(k) + "]"
-			if HasActions(k) {
+			if hasActions(k) {
 				c.fail(p, "templates are not allowed in map keys")
 				continue
 			}
@@ -121,8 +121,8 @@ func (c *checker) single(v any, fd protoreflect.FieldDescriptor, path string, st
 // scalar checks a scalar value; a string with template actions becomes a
 // hole and its placeholder.
 func (c *checker) scalar(v any, fd protoreflect.FieldDescriptor, path string, steps []step) any {
-	if s, ok := v.(string); ok && HasActions(s) {
-		t, err := ParseTemplate(s)
+	if s, ok := v.(string); ok && hasActions(s) {
+		t, err := parseTemplate(s)
 		if err != nil {
 			c.fail(path, "%v", err)
 			return v
@@ -170,10 +170,10 @@ func (c *checker) wellKnown(v any, md protoreflect.MessageDescriptor, path strin
 func (c *checker) templatesIn(v any, path string, steps []step) any {
 	switch x := v.(type) {
 	case string:
-		if !HasActions(x) {
+		if !hasActions(x) {
 			return x
 		}
-		t, err := ParseTemplate(x)
+		t, err := parseTemplate(x)
 		if err != nil {
 			c.fail(path, "%v", err)
 			return x

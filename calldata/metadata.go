@@ -12,7 +12,7 @@ import (
 // Keys are lower-cased and sorted. It is immutable and shared by workers.
 type Metadata struct {
 	keys  []string
-	vals  []*Template
+	vals  []*template
 	fixed []string // the value of a constant template, "" otherwise
 }
 
@@ -27,7 +27,7 @@ func CompileMetadata(md map[string]string) (*Metadata, error) {
 	sort.Slice(keys, func(i, j int) bool { return strings.ToLower(keys[i]) < strings.ToLower(keys[j]) })
 	var errs []error
 	for _, k := range keys {
-		t, err := ParseTemplate(md[k])
+		t, err := parseTemplate(md[k])
 		if err != nil {
 			errs = append(errs, field.Errorf(k, "%v", err))
 			continue
@@ -65,8 +65,10 @@ func (m *Metadata) Constant() bool {
 }
 
 // AppendPairs appends key, value pairs for one call after dst (the form
-// metadata.AppendToOutgoingContext takes). A templated value costs one
-// string allocation; a constant one none.
+// metadata.AppendToOutgoingContext takes). Templated values are rendered
+// into *scratch, a buffer the caller keeps between calls (scratch must not
+// be nil). A templated value costs one string allocation; a constant one
+// none.
 func (m *Metadata) AppendPairs(dst []string, v *Vars, scratch *[]byte) []string {
 	if m == nil {
 		return dst

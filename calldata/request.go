@@ -51,13 +51,13 @@ type fastHole struct {
 	num      protowire.Number
 	kind     protoreflect.Kind
 	enum     protoreflect.EnumDescriptor
-	tmpl     *Template
+	tmpl     *template
 	path     string
 }
 
 // jsonHole is a templated value of the slow path's JSON template.
 type jsonHole struct {
-	tmpl *Template
+	tmpl *template
 	mode byte // 'q' quoted string, 'b' base64 in quotes, 'r' raw (bool)
 }
 
@@ -124,9 +124,6 @@ func FromMessages(m *methods.Method, msgs ...proto.Message) (*Request, error) {
 	}
 	return r, nil
 }
-
-// Method is the method the request is for.
-func (r *Request) Method() *methods.Method { return r.method }
 
 // Len is the number of distinct messages (cycled over a stream).
 func (r *Request) Len() int { return len(r.msgs) }

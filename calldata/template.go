@@ -63,19 +63,19 @@ type segment struct {
 	a, b int64
 }
 
-// Template is a string with actions, parsed once.
-type Template struct {
+// template is a string with actions, parsed once.
+type template struct {
 	segs []segment
 	src  string
 }
 
-// HasActions reports whether s holds a template action.
-func HasActions(s string) bool { return strings.Contains(s, "{{") }
+// hasActions reports whether s holds a template action.
+func hasActions(s string) bool { return strings.Contains(s, "{{") }
 
-// ParseTemplate parses s. An unknown action (with a did-you-mean), a wrong
+// parseTemplate parses s. An unknown action (with a did-you-mean), a wrong
 // number of arguments, a bad argument or an unclosed "{{" is an error.
-func ParseTemplate(s string) (*Template, error) {
-	t := &Template{src: s}
+func parseTemplate(s string) (*template, error) {
+	t := &template{src: s}
 	rest := s
 	for rest != "" {
 		i := strings.Index(rest, "{{")
@@ -146,7 +146,7 @@ func parseAction(text string) (segment, error) {
 }
 
 // Constant reports whether the template has no action.
-func (t *Template) Constant() bool {
+func (t *template) Constant() bool {
 	for _, s := range t.segs {
 		if s.op != opLit {
 			return false
@@ -156,13 +156,13 @@ func (t *Template) Constant() bool {
 }
 
 // String returns the template's source.
-func (t *Template) String() string { return t.src }
+func (t *template) String() string { return t.src }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // Append renders the template for v after dst. It allocates nothing beyond
 // growing dst.
-func (t *Template) Append(dst []byte, v *Vars) []byte {
+func (t *template) Append(dst []byte, v *Vars) []byte {
 	for i := range t.segs {
 		s := &t.segs[i]
 		switch s.op {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
@@ -18,7 +19,7 @@ import (
 // past the machine's noise.
 
 func BenchmarkGetUser(b *testing.B) {
-	_, cc := startFake(b, fakeserver.Config{Seed: 1})
+	_, cc := testserver.FakeConn(b, fakeserver.Config{Seed: 1})
 	ctx := context.Background()
 	req := &userpb.GetUserRequest{UserId: "u-1"}
 	stub := userpb.NewUserServiceClient(cc)
@@ -48,7 +49,7 @@ func BenchmarkGetUser(b *testing.B) {
 }
 
 func BenchmarkListUsers(b *testing.B) {
-	_, cc := startFake(b, fakeserver.Config{Seed: 1})
+	_, cc := testserver.FakeConn(b, fakeserver.Config{Seed: 1})
 	ctx := context.Background()
 	req := &userpb.ListUsersRequest{PageSize: 10}
 	stub := userpb.NewUserServiceClient(cc)
@@ -81,7 +82,7 @@ func BenchmarkListUsers(b *testing.B) {
 }
 
 func BenchmarkSyncUsers(b *testing.B) {
-	_, cc := startFake(b, fakeserver.Config{Seed: 1})
+	_, cc := testserver.FakeConn(b, fakeserver.Config{Seed: 1})
 	ctx := context.Background()
 	stub := userpb.NewUserServiceClient(cc)
 	c := client.New(cc)

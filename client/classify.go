@@ -33,14 +33,14 @@ const (
 	Cancelled
 )
 
-// NumClasses is the number of classes, for arrays indexed by Class.
-const NumClasses = int(Cancelled) + 1
+// numClasses is the number of classes, for arrays indexed by Class.
+const numClasses = int(Cancelled) + 1
 
-var classNames = [NumClasses]string{"ok", "retryable", "client_error", "server_error", "deadline", "cancelled"}
+var classNames = [numClasses]string{"ok", "retryable", "client_error", "server_error", "deadline", "cancelled"}
 
 // String returns the class's snake_case name, e.g. "client_error".
 func (c Class) String() string {
-	if int(c) < NumClasses {
+	if int(c) < numClasses {
 		return classNames[c]
 	}
 	return "class(" + itoa(int(c)) + ")"
@@ -72,10 +72,10 @@ func Classify(err error) Class {
 	// status of a wrapped error.
 	if se, ok := err.(grpcStatus); ok {
 		if st := se.GRPCStatus(); st != nil {
-			return ClassOf(st.Code())
+			return classOf(st.Code())
 		}
 	} else if st := wrappedStatus(err); st != nil {
-		return ClassOf(st.Code())
+		return classOf(st.Code())
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -100,9 +100,9 @@ func wrappedStatus(err error) *status.Status {
 // grpcStatus is implemented by gRPC status errors.
 type grpcStatus interface{ GRPCStatus() *status.Status }
 
-// ClassOf returns the class of a status code. Codes outside the 17 gRPC
+// classOf returns the class of a status code. Codes outside the 17 gRPC
 // defines are ServerError.
-func ClassOf(c codes.Code) Class {
+func classOf(c codes.Code) Class {
 	switch c {
 	case codes.OK:
 		return OK

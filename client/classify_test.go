@@ -55,10 +55,10 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestClassOfCoversEveryCode(t *testing.T) {
+func TestClassifyCoversEveryCode(t *testing.T) {
 	counts := map[client.Class]int{}
 	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		counts[client.ClassOf(c)]++
+		counts[client.Classify(status.Error(c, "x"))]++
 	}
 	want := map[client.Class]int{client.OK: 1, client.Retryable: 3, client.ClientError: 8, client.ServerError: 3, client.Deadline: 1, client.Cancelled: 1}
 	for cl, n := range want {

@@ -54,9 +54,6 @@ func (c *Client) Options() CallOptions {
 	return o
 }
 
-// Conn returns the connection the client calls through.
-func (c *Client) Conn() grpc.ClientConnInterface { return c.cc }
-
 // CallOptions returns the gRPC call options every call passes, starting with
 // grpc.StaticMethod() and the client's codec. The slice is shared: do not
 // modify it.

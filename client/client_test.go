@@ -4,24 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
 func TestUnaryAgainstFakeServer(t *testing.T) {
-	cl, cc := startFake(t, fakeserver.Config{Seed: 1})
+	cl, cc := testserver.FakeConn(t, fakeserver.Config{Seed: 1})
 	c := client.New(cc)
 	ctx := context.Background()
 
@@ -50,7 +49,7 @@ func TestUnaryAgainstFakeServer(t *testing.T) {
 }
 
 func TestStreamsAgainstFakeServer(t *testing.T) {
-	cl, cc := startFake(t, fakeserver.Config{Seed: 1})
+	cl, cc := testserver.FakeConn(t, fakeserver.Config{Seed: 1})
 	c := client.New(cc)
 	ctx := context.Background()
 
@@ -118,7 +117,7 @@ func TestStreamsAgainstFakeServer(t *testing.T) {
 // TestStreamFaults drives the helpers into server-side failures and checks
 // the error is the server's status and the stream ended on both sides.
 func TestStreamFaults(t *testing.T) {
-	cl, cc := startFake(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{
+	cl, cc := testserver.FakeConn(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{
 		{Method: fakeserver.MethodList{"ListUsers", "SyncUsers", "BatchCreateUsers"}, Abort: &fakeserver.Abort{After: 3, Code: codes.Aborted}},
 	}})
 	tr := &tracker{ClientConnInterface: cc}
@@ -140,9 +139,7 @@ func TestStreamFaults(t *testing.T) {
 	if client.Classify(err) != client.Retryable {
 		t.Errorf("Classify(%v) = %v, want retryable", err, client.Classify(err))
 	}
-	if !tr.allEnded() {
-		t.Errorf("%d of %d streams not ended", tr.opened.Load()-tr.ended.Load(), tr.opened.Load())
-	}
+	tr.waitEnded(t)
 	if got := cl.Stats().Fault("abort/ABORTED"); got != 3 {
 		t.Errorf("server aborts = %d, want 3", got)
 	}
@@ -235,16 +232,8 @@ func TestStreamsEndOnEveryPath(t *testing.T) {
 			if !tt.wantErr(err) {
 				t.Fatalf("unexpected error %v", err)
 			}
-			if !tr.allEnded() {
-				t.Fatal("the client stream did not end")
-			}
-			deadline := time.Now().Add(5 * time.Second)
-			for r.streamsEnded.Load() == before && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
-			if r.streamsEnded.Load() == before {
-				t.Fatal("the server handler is still running: the stream leaked")
-			}
+			tr.waitEnded(t)
+			testutil.Eventually(t, 5*time.Second, "the server handler to return (else the stream leaked)", func() bool { return r.streamsEnded.Load() != before })
 		})
 	}
 }
@@ -344,17 +333,7 @@ func TestCallOptionsOnTheWire(t *testing.T) {
 // TestWaitForReady compares fail-fast and wait-for-ready on a target where
 // nothing listens.
 func TestWaitForReady(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	lis.Close() // nothing listens on addr now
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := testserver.Dial(t, testserver.ClosedAddr(t))
 	tests := []struct {
 		name string
 		wfr  bool

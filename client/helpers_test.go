@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,34 +10,16 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// startFake starts a fake cluster of one backend on 127.0.0.1 and returns it
-// with a connection to it. Both are closed when the test ends.
-func startFake(t testing.TB, cfg fakeserver.Config) (*fakeserver.Cluster, *grpc.ClientConn) {
-	t.Helper()
-	cl, err := fakeserver.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("fakeserver.Start: %v", err)
-	}
-	t.Cleanup(cl.Stop)
-	cc, err := grpc.NewClient(cl.Addrs()[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc.NewClient: %v", err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	return cl, cc
 }
 
 // seen is what the recording server observed of one call.
@@ -168,26 +149,9 @@ func (h recStats) HandleConn(context.Context, stats.ConnStats)                  
 func startRecorder(t testing.TB) (*recorder, *grpc.ClientConn) {
 	t.Helper()
 	r := &recorder{}
-	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.StatsHandler(recStats{r}))
 	userpb.RegisterUserServiceServer(srv, r)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(lis)
-	}()
-	cc, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc.NewClient: %v", err)
-	}
-	t.Cleanup(func() {
-		cc.Close()
-		srv.Stop()
-		<-done
-	})
-	return r, cc
+	return r, testserver.ServeBufconn(t, srv)
 }
 
 // tracker is a ClientConnInterface that records whether every stream it
@@ -228,15 +192,9 @@ func (s *trackedStream) RecvMsg(m any) error {
 	return err
 }
 
-// allEnded waits briefly for AfterFunc callbacks and reports whether every
-// opened stream has ended.
-func (tr *tracker) allEnded() bool {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if tr.ended.Load() == tr.opened.Load() {
-			return true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return false
+// waitEnded waits (at most 2 s, for AfterFunc callbacks) until every
+// stream the tracker opened has ended.
+func (tr *tracker) waitEnded(t testing.TB) {
+	t.Helper()
+	testutil.Eventually(t, 2*time.Second, "every opened stream to end", func() bool { return tr.ended.Load() == tr.opened.Load() })
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/grpcbench/grpcbench/field"
 )
 
-// CompressionGzip is the only compressor CallOptions.Compression accepts
+// compressionGzip is the only compressor CallOptions.Compression accepts
 // besides "" (no compression). The package registers it on import.
-const CompressionGzip = "gzip"
+const compressionGzip = "gzip"
 
 // CallOptions are the per-call options applied to every call a Client makes.
 // The zero value means: no deadline, no extra metadata, no compression,
@@ -62,7 +62,7 @@ func (o CallOptions) Validate() error {
 		errs = append(errs, field.Errorf("timeout", "must not be negative, got %v", o.Timeout))
 	}
 	switch o.Compression {
-	case "", CompressionGzip:
+	case "", compressionGzip:
 	default:
 		errs = append(errs, field.Errorf("compression", "unknown compressor %q (want \"gzip\" or empty)", o.Compression))
 	}

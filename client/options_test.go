@@ -2,12 +2,11 @@ package client_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/grpcbench/grpcbench/client"
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 )
 
@@ -31,38 +30,7 @@ func TestCallOptionsValidate(t *testing.T) {
 		{"duplicate after lower-casing", client.CallOptions{Metadata: map[string]string{"K": "1", "k": "2"}}, []string{"metadata.k: duplicates key \"K\""}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.o.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fes []*field.Error
-			collect(err, &fes)
-			if len(fes) != len(tt.want) {
-				t.Fatalf("Validate() = %v: %d field errors, want %d", err, len(fes), len(tt.want))
-			}
-			for i, w := range tt.want {
-				if !strings.HasPrefix(fes[i].Error(), w) {
-					t.Errorf("error %d = %q, want prefix %q", i, fes[i].Error(), w)
-				}
-			}
-		})
-	}
-}
-
-// collect gathers the FieldErrors of an errors.Join tree in order.
-func collect(err error, out *[]*field.Error) {
-	if fe, ok := err.(*field.Error); ok {
-		*out = append(*out, fe)
-		return
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			collect(e, out)
-		}
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.o.Validate(), tt.want...) })
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
@@ -24,11 +25,7 @@ func BenchmarkCall(b *testing.B) {
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			cl, err := fakeserver.Start(context.Background(), fakeserver.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cl.Stop()
+			cl := testserver.Fake(b, fakeserver.Config{})
 			d, err := bc.cfg.NewDialer(dial.Target{Target: cl.Addrs()[0]}, nil)
 			if err != nil {
 				b.Fatal(err)

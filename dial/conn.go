@@ -15,12 +15,12 @@ import (
 // Limits that grpc-go applies; Validate rejects values it would silently
 // change.
 const (
-	// MinKeepaliveTime is the smallest client keepalive ping interval
+	// minKeepaliveTime is the smallest client keepalive ping interval
 	// grpc-go honours.
-	MinKeepaliveTime = 10 * time.Second
-	// MinWindowSize is the smallest HTTP/2 window grpc-go honours (smaller
+	minKeepaliveTime = 10 * time.Second
+	// minWindowSize is the smallest HTTP/2 window grpc-go honours (smaller
 	// values are ignored).
-	MinWindowSize = 65535
+	minWindowSize = 65535
 )
 
 // Conn holds the transport knobs of every connection: keepalive pings,
@@ -73,11 +73,11 @@ type ConnectBackoff struct {
 
 // Default connect backoff values, as in grpc-go's backoff.DefaultConfig.
 const (
-	DefaultBaseDelay         = time.Second
-	DefaultMultiplier        = 1.6
-	DefaultJitter            = 0.2
-	DefaultMaxDelay          = 120 * time.Second
-	DefaultMinConnectTimeout = 20 * time.Second
+	defaultBaseDelay         = time.Second
+	defaultMultiplier        = 1.6
+	defaultJitter            = 0.2
+	defaultMaxDelay          = 120 * time.Second
+	defaultMinConnectTimeout = 20 * time.Second
 )
 
 // IsZero reports whether b sets nothing.
@@ -86,20 +86,20 @@ func (b ConnectBackoff) IsZero() bool { return b == ConnectBackoff{} }
 // WithDefaults returns b with its zero fields set to grpc-go's defaults.
 func (b ConnectBackoff) WithDefaults() ConnectBackoff {
 	if b.BaseDelay == 0 {
-		b.BaseDelay = DefaultBaseDelay
+		b.BaseDelay = defaultBaseDelay
 	}
 	if b.Multiplier == 0 {
-		b.Multiplier = DefaultMultiplier
+		b.Multiplier = defaultMultiplier
 	}
 	if b.Jitter == nil {
-		j := DefaultJitter
+		j := defaultJitter
 		b.Jitter = &j
 	}
 	if b.MaxDelay == 0 {
-		b.MaxDelay = max(DefaultMaxDelay, b.BaseDelay)
+		b.MaxDelay = max(defaultMaxDelay, b.BaseDelay)
 	}
 	if b.MinConnectTimeout == 0 {
-		b.MinConnectTimeout = DefaultMinConnectTimeout
+		b.MinConnectTimeout = defaultMinConnectTimeout
 	}
 	return b
 }
@@ -113,9 +113,9 @@ func (c Conn) Validate() error {
 		name string
 		v    int32
 	}{{"initial_window_size", c.InitialWindowSize}, {"initial_conn_window_size", c.InitialConnWindowSize}} {
-		if w.v != 0 && w.v < MinWindowSize {
+		if w.v != 0 && w.v < minWindowSize {
 			errs = append(errs, field.Errorf(w.name,
-				"must be 0 (dynamic) or at least %d bytes, got %d (grpc-go ignores smaller windows)", MinWindowSize, w.v))
+				"must be 0 (dynamic) or at least %d bytes, got %d (grpc-go ignores smaller windows)", minWindowSize, w.v))
 		}
 	}
 	errs = append(errs, c.ConnectBackoff.validate("connect_backoff")...)
@@ -166,9 +166,9 @@ func (c Conn) DialOptions() []grpc.DialOption {
 
 func (k Keepalive) validate(prefix string) []error {
 	var errs []error
-	if k.Time != 0 && k.Time < MinKeepaliveTime {
+	if k.Time != 0 && k.Time < minKeepaliveTime {
 		errs = append(errs, field.Errorf(field.Join(prefix, "time"),
-			"must be 0 (no pings) or at least %v (grpc-go raises smaller values), got %v", MinKeepaliveTime, k.Time))
+			"must be 0 (no pings) or at least %v (grpc-go raises smaller values), got %v", minKeepaliveTime, k.Time))
 	}
 	if k.Timeout < 0 {
 		errs = append(errs, field.Errorf(field.Join(prefix, "timeout"), "must not be negative, got %v", k.Timeout))

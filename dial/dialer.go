@@ -237,9 +237,19 @@ func (d *Dialer) probe(ctx context.Context, target string, r *lb.Resolver, name 
 	}
 	defer cc.Close()
 	cc.Connect()
+	connected := false // a connection attempt has started
 	for {
 		s := cc.GetState()
 		switch s {
+		case connectivity.Connecting:
+			connected = true
+		case connectivity.Idle:
+			if connected {
+				// READY came and went before the state was read again (the
+				// server dropped the fresh connection): it was reached.
+				return nil
+			}
+			cc.Connect()
 		case connectivity.Ready:
 			return nil
 		case connectivity.TransientFailure:
@@ -257,6 +267,9 @@ func (d *Dialer) probe(ctx context.Context, target string, r *lb.Resolver, name 
 			return fmt.Errorf("dial: %w %q: %s", ErrUnreachable, name, why)
 		}
 		if !cc.WaitForStateChange(ctx, s) {
+			if err := context.Cause(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return err // the caller gave up (an interrupt), not the target
+			}
 			why := fmt.Sprintf("no connection within %v", timeout)
 			if last := st.snapshot().lastError(); last != "" {
 				why += "; last error: " + last

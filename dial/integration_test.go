@@ -17,6 +17,8 @@ import (
 
 	"github.com/grpcbench/grpcbench/dial"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/proto/userpb"
@@ -26,16 +28,6 @@ import (
 // sockets, and count them on the server side.
 
 const probeTimeout = 5 * time.Second
-
-func startCluster(t *testing.T, cfg fakeserver.Config) *fakeserver.Cluster {
-	t.Helper()
-	cl, err := fakeserver.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("fakeserver.Start: %v", err)
-	}
-	t.Cleanup(cl.Stop)
-	return cl
-}
 
 // shortDir is a fresh directory with a short path: unix socket paths are
 // limited to about 100 bytes, which t.TempDir's long names can exceed.
@@ -87,14 +79,6 @@ func getUsers(t *testing.T, cc grpc.ClientConnInterface, n int) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
-}
-
-func serverCalls(cl *fakeserver.Cluster) []int64 {
-	var out []int64
-	for _, b := range cl.Stats().Backends {
-		out = append(out, b.Calls["GetUser"])
-	}
-	return out
 }
 
 func writeCA(t *testing.T, cl *fakeserver.Cluster) string {
@@ -153,7 +137,7 @@ func TestTargetForms(t *testing.T) {
 				if secure {
 					sc.TLS = &fakeserver.TLS{SelfSigned: true}
 				}
-				cl := startCluster(t, sc)
+				cl := testserver.Fake(t, sc)
 				var cfg dial.Config
 				if secure {
 					cfg.TLS = &dial.TLS{CAFile: writeCA(t, cl)}
@@ -167,7 +151,7 @@ func TestTargetForms(t *testing.T) {
 					t.Fatalf("Probe(%q): %v", target, err)
 				}
 				getUsers(t, newPool(t, d, lb.PickFirst, 1), 20)
-				if got := serverCalls(cl)[0]; got != 20 {
+				if got := testserver.CallsByBackend(cl, "GetUser")[0]; got != 20 {
 					t.Errorf("server counted %d calls, want 20", got)
 				}
 				st := d.Stats()
@@ -200,16 +184,16 @@ func TestListBalancing(t *testing.T) {
 				} else {
 					sc.Backends = 3
 				}
-				cl := startCluster(t, sc)
+				cl := testserver.Fake(t, sc)
 				d, p := newStack(t, dial.Config{}, dial.Target{Targets: cl.Addrs()}, policy, 1)
-				if d.Resolver() == nil || !strings.HasPrefix(d.Target(), lb.SchemePrefix) {
+				if d.Resolver() == nil || !strings.HasPrefix(d.Target(), d.Resolver().Scheme()+":") {
 					t.Fatalf("a list dials %q without its resolver", d.Target())
 				}
 				if policy == lb.RoundRobin {
 					// Calls until every backend is connected and served one.
 					c := userpb.NewUserServiceClient(p)
 					for deadline := time.Now().Add(10 * time.Second); ; {
-						calls := serverCalls(cl)
+						calls := testserver.CallsByBackend(cl, "GetUser")
 						if calls[0] > 0 && calls[1] > 0 && calls[2] > 0 {
 							break
 						}
@@ -221,9 +205,9 @@ func TestListBalancing(t *testing.T) {
 						}
 					}
 				}
-				before := serverCalls(cl)
+				before := testserver.CallsByBackend(cl, "GetUser")
 				getUsers(t, p, 600)
-				after := serverCalls(cl)
+				after := testserver.CallsByBackend(cl, "GetUser")
 				delta := []int64{after[0] - before[0], after[1] - before[1], after[2] - before[2]}
 				switch policy {
 				case lb.RoundRobin:
@@ -253,7 +237,7 @@ func tlsServer(t *testing.T, f files, mutual bool) *fakeserver.Cluster {
 	if mutual {
 		tc.ClientCAFile = f.ca
 	}
-	return startCluster(t, fakeserver.Config{TLS: tc})
+	return testserver.Fake(t, fakeserver.Config{TLS: tc})
 }
 
 // TestTLS checks server verification: the right CA with a server_name (or
@@ -285,7 +269,7 @@ func TestTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := serverCalls(cl)[0]
+			before := testserver.CallsByBackend(cl, "GetUser")[0]
 			d, err := dial.Config{TLS: tt.tls}.NewDialer(dial.Target{Target: addr, Authority: tt.authority}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -295,7 +279,7 @@ func TestTLS(t *testing.T) {
 				if !errors.Is(err, dial.ErrUnreachable) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Probe = %v, want ErrUnreachable naming %q", err, tt.wantErr)
 				}
-				if got := serverCalls(cl)[0]; got != before {
+				if got := testserver.CallsByBackend(cl, "GetUser")[0]; got != before {
 					t.Errorf("a failed handshake let %d calls through", got-before)
 				}
 				return
@@ -384,9 +368,9 @@ func TestBearerToken(t *testing.T) {
 	const token = "bench-token-3c9d27"
 	t.Setenv("DIAL_TEST_API_TOKEN", token)
 	t.Setenv("DIAL_TEST_BARE_TOKEN", "Bearer "+token)
-	secure := startCluster(t, fakeserver.Config{TLS: &fakeserver.TLS{SelfSigned: true},
+	secure := testserver.Fake(t, fakeserver.Config{TLS: &fakeserver.TLS{SelfSigned: true},
 		RequireToken: &fakeserver.RequireToken{Env: "DIAL_TEST_API_TOKEN"}})
-	plain := startCluster(t, fakeserver.Config{RequireToken: &fakeserver.RequireToken{Env: "DIAL_TEST_API_TOKEN"}})
+	plain := testserver.Fake(t, fakeserver.Config{RequireToken: &fakeserver.RequireToken{Env: "DIAL_TEST_API_TOKEN"}})
 	caFile := writeCA(t, secure)
 	fromEnv := &dial.Credentials{BearerTokenEnv: "DIAL_TEST_API_TOKEN"}
 	mdFromEnv, err := dial.ExpandMetadata(map[string]string{"authorization": "${env:DIAL_TEST_BARE_TOKEN}"})
@@ -431,7 +415,7 @@ func TestBearerToken(t *testing.T) {
 // are refused by grpc-go without reaching the server.
 func TestCredentialsOverPlaintext(t *testing.T) {
 	t.Setenv("DIAL_TEST_API_TOKEN", "bench-token-3c9d27")
-	plain := startCluster(t, fakeserver.Config{})
+	plain := testserver.Fake(t, fakeserver.Config{})
 	fromEnv := &dial.Credentials{BearerTokenEnv: "DIAL_TEST_API_TOKEN"}
 	mdFromEnv, err := dial.ExpandMetadata(map[string]string{"authorization": "Bearer ${env:DIAL_TEST_API_TOKEN}"})
 	if err != nil {
@@ -439,9 +423,7 @@ func TestCredentialsOverPlaintext(t *testing.T) {
 	}
 	// Refused before any load: the validation error names the field.
 	cfg := dial.Config{Credentials: fromEnv}
-	if got := fieldErrors(t, cfg.Validate()); len(got) != 1 || !strings.HasPrefix(got[0], "credentials: a bearer token is refused over plaintext") {
-		t.Errorf("Validate() over plaintext = %q", got)
-	}
+	testutil.FieldErrors(t, cfg.Validate(), "credentials: a bearer token is refused over plaintext")
 	if _, err := cfg.NewDialer(dial.Target{Target: plain.Addrs()[0]}, nil); err == nil {
 		t.Error("NewDialer accepted a token over plaintext")
 	}
@@ -450,7 +432,7 @@ func TestCredentialsOverPlaintext(t *testing.T) {
 	}
 
 	// Per-call credentials over plaintext: grpc-go refuses to send them.
-	before := serverCalls(plain)[0]
+	before := testserver.CallsByBackend(plain, "GetUser")[0]
 	d, err := dial.Config{}.NewDialer(dial.Target{Target: plain.Addrs()[0]}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +443,7 @@ func TestCredentialsOverPlaintext(t *testing.T) {
 	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "insecure") {
 		t.Errorf("per-call credentials over plaintext: %v, want UNAUTHENTICATED from grpc-go", err)
 	}
-	if got := serverCalls(plain)[0]; got != before {
+	if got := testserver.CallsByBackend(plain, "GetUser")[0]; got != before {
 		t.Errorf("the refused call reached the server (%d calls)", got-before)
 	}
 	if (dial.Config{}).CallCredentials(nil) != nil {
@@ -481,13 +463,8 @@ func contains(list []string, s string) bool {
 // TestProbeUnreachable: a closed port fails the probe with the dial error;
 // in a list, the error names the entry that failed.
 func TestProbeUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	_ = l.Close()
-	cl := startCluster(t, fakeserver.Config{})
+	closed := testserver.ClosedAddr(t)
+	cl := testserver.Fake(t, fakeserver.Config{})
 	tests := []struct {
 		name string
 		tg   dial.Target
@@ -532,7 +509,7 @@ func TestProbeUnreachable(t *testing.T) {
 // resolver gives every address its server name) and counts one handshake
 // per connection: a pool of 2 over 3 backends opens 6.
 func TestTLSList(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Backends: 3, TLS: &fakeserver.TLS{SelfSigned: true}})
+	cl := testserver.Fake(t, fakeserver.Config{Backends: 3, TLS: &fakeserver.TLS{SelfSigned: true}})
 	cfg := dial.Config{TLS: &dial.TLS{CAFile: writeCA(t, cl)}}
 	d, err := cfg.NewDialer(dial.Target{Targets: cl.Addrs()}, nil)
 	if err != nil {

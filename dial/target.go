@@ -71,9 +71,6 @@ func (t Target) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Schemes lists the target schemes grpcbench accepts.
-var Schemes = []string{"dns", "unix", "unix-abstract", "passthrough"}
-
 // endpoint is a parsed target.
 type endpoint struct {
 	// target is what grpc.NewClient gets for a single target.

@@ -103,7 +103,7 @@ func FuzzParseTarget(f *testing.F) {
 			return
 		}
 		if list {
-			if err := lb.ValidateAddr(e.addr); err != nil {
+			if err := lb.NewStaticResolver().SetAddrs([]string{e.addr}); err != nil {
 				t.Fatalf("list entry %q normalised to %q, which lb rejects: %v", s, e.addr, err)
 			}
 			again, err := parseTarget(addrAsTarget(e.addr), true)

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
@@ -94,7 +95,7 @@ func TestAddRemoveReplaceBackend(t *testing.T) {
 	if err := getUser(c1); err != nil {
 		t.Errorf("call to backend 1 while it drains: %v", err)
 	}
-	waitFor(t, 5*time.Second, "backend 1 to stop after its drain", func() bool { return refuses(initial[1]) })
+	testutil.Eventually(t, 5*time.Second, "backend 1 to stop after its drain", func() bool { return refuses(initial[1]) })
 
 	st := cl.Stats()
 	if len(st.Backends) != 4 {
@@ -146,7 +147,7 @@ func TestEventsOnSchedule(t *testing.T) {
 	}
 	t.Cleanup(cl.Stop)
 	a := cl.Addrs()
-	waitFor(t, 10*time.Second, "three changes", func() bool { return len(cl.Changes()) == 3 })
+	testutil.Eventually(t, 10*time.Second, "three changes", func() bool { return len(cl.Changes()) == 3 })
 	ch := cl.Changes()
 	for k, want := range []struct {
 		event          int

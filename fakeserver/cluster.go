@@ -99,9 +99,9 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (*Cluster, error) {
 func (cl *Cluster) startBackend(addr string, at time.Duration) (*backend, error) {
 	cl.mu.Lock()
 	idx := len(cl.backends)
-	if idx >= MaxBackendsEver {
+	if idx >= maxBackendsEver {
 		cl.mu.Unlock()
-		return nil, fmt.Errorf("backend %d: at most %d backends over a run", idx, MaxBackendsEver)
+		return nil, fmt.Errorf("backend %d: at most %d backends over a run", idx, maxBackendsEver)
 	}
 	b := newBackend(cl, idx, addr, cl.cfg)
 	b.addedAt = at

@@ -18,11 +18,11 @@ import (
 
 // Defaults for Config fields left at their zero value.
 const (
-	DefaultBackends  = 1
+	defaultBackends  = 1
 	DefaultStoreSize = 10000
-	// DefaultORCACapacity is the in-flight count that reports utilization 1.0
+	// defaultORCACapacity is the in-flight count that reports utilization 1.0
 	// when no orca fault sets a utilization model for a backend.
-	DefaultORCACapacity = 100
+	defaultORCACapacity = 100
 	// MaxPadding caps response padding so a typo cannot ask for gigabytes.
 	MaxPadding = 4 << 20
 )
@@ -31,7 +31,7 @@ const (
 // It is a plain value: the zero value is one healthy backend on a random
 // port. Times in fault windows are relative to the cluster's start.
 type Config struct {
-	// Backends is the number of backends to start (default 1).
+	// Backends is the number of backends to start (default 1, at most 64).
 	Backends int `yaml:"backends"`
 	// Addrs optionally fixes the listen address of each backend
 	// ("127.0.0.1:50051", or a unix socket: "unix:///tmp/b0.sock",
@@ -415,7 +415,7 @@ func (l *MethodList) UnmarshalYAML(n *yaml.Node) error {
 // withDefaults returns a copy of c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
 	if c.Backends == 0 {
-		c.Backends = max(len(c.Addrs), DefaultBackends)
+		c.Backends = max(len(c.Addrs), defaultBackends)
 	}
 	if c.StoreSize == 0 {
 		c.StoreSize = DefaultStoreSize
@@ -428,8 +428,8 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if c.Backends < 1 || c.Backends > MaxBackends {
-		errs = append(errs, field.Errorf("backends", "must be between 1 and %d, got %d", MaxBackends, c.Backends))
+	if c.Backends < 1 || c.Backends > maxBackends {
+		errs = append(errs, field.Errorf("backends", "must be between 1 and %d, got %d", maxBackends, c.Backends))
 	}
 	if len(c.Addrs) > 0 && len(c.Addrs) != c.Backends {
 		errs = append(errs, field.Errorf("addrs", "has %d addresses for %d backends", len(c.Addrs), c.Backends))
@@ -461,6 +461,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validate checks one fault: exactly one kind, the backends and methods it
+// selects, its time window, then its kind's settings.
 func (f *Fault) validate(path string, backends int) error {
 	var errs []error
 	fail := func(name, format string, args ...any) {
@@ -481,7 +483,7 @@ func (f *Fault) validate(path string, backends int) error {
 		}
 	}
 	for i, m := range f.Method {
-		if _, ok := ParseMethod(m); !ok {
+		if _, ok := parseMethod(m); !ok {
 			fail(fmt.Sprintf("method[%d]", i), "unknown method %q (one of %s)", m, methodList())
 		}
 	}
@@ -503,6 +505,15 @@ func (f *Fault) validate(path string, backends int) error {
 		}
 	}
 	kp := field.Join(path, string(k))
+	errs = append(errs, f.validateCallKind(k, path, kp)...)
+	errs = append(errs, f.validateServerKind(k, kp)...)
+	return errors.Join(errs...)
+}
+
+// validateCallKind checks the settings of the kinds that act on calls
+// (latency, error, abort, stall, orca); kp is the kind's path.
+func (f *Fault) validateCallKind(k Kind, path, kp string) []error {
+	var errs []error
 	switch k {
 	case KindLatency:
 		errs = append(errs, f.Latency.validate(kp))
@@ -522,12 +533,32 @@ func (f *Fault) validate(path string, backends int) error {
 		}
 		errs = append(errs, validateRate(kp, a.Rate, 0))
 		for i, m := range f.Method {
-			if mm, ok := ParseMethod(m); ok && !mm.IsStream() {
+			if mm, ok := parseMethod(m); ok && !mm.IsStream() {
 				errs = append(errs, field.Errorf(fmt.Sprintf("%s.method[%d]", path, i), "abort applies to streams; %s is unary", mm))
 			}
 		}
 	case KindStall:
 		errs = append(errs, validateRate(kp, f.Stall.Rate, f.Stall.EveryNth))
+	case KindORCA:
+		o := f.ORCA
+		switch {
+		case o.Utilization != nil && (*o.Utilization < 0 || *o.Utilization > 1 || math.IsNaN(*o.Utilization)):
+			errs = append(errs, field.Errorf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
+		case o.Utilization != nil && o.Capacity != 0:
+			errs = append(errs, field.Errorf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
+		case o.Utilization == nil && o.Capacity <= 0:
+			errs = append(errs, field.Errorf(kp, "needs utilization (0..1) or a positive capacity"))
+		}
+	}
+	return errs
+}
+
+// validateServerKind checks the settings of the kinds that act on a whole
+// backend (pause, down, health, kill, goaway, capacity, keepalive); kp is
+// the kind's path.
+func (f *Fault) validateServerKind(k Kind, kp string) []error {
+	var errs []error
+	switch k {
 	case KindPause:
 		errs = append(errs, f.Pause.Window.validate(kp, true))
 	case KindDown:
@@ -565,18 +596,8 @@ func (f *Fault) validate(path string, backends int) error {
 		if f.Keepalive.MinTime < 0 {
 			errs = append(errs, field.Errorf(kp+".min_time", "must not be negative"))
 		}
-	case KindORCA:
-		o := f.ORCA
-		switch {
-		case o.Utilization != nil && (*o.Utilization < 0 || *o.Utilization > 1 || math.IsNaN(*o.Utilization)):
-			errs = append(errs, field.Errorf(kp+".utilization", "must be between 0 and 1, got %g", *o.Utilization))
-		case o.Utilization != nil && o.Capacity != 0:
-			errs = append(errs, field.Errorf(kp, "give utilization (fixed) or capacity (proportional to load), not both"))
-		case o.Utilization == nil && o.Capacity <= 0:
-			errs = append(errs, field.Errorf(kp, "needs utilization (0..1) or a positive capacity"))
-		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func validateRate(path string, rate *float64, everyNth int) error {

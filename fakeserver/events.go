@@ -13,13 +13,13 @@ import (
 
 // Limits of membership changes.
 const (
-	// MaxBackends is the most backends serving at once.
-	MaxBackends = 64
-	// MaxBackendsEver is the most backends a cluster may start over its
+	// maxBackends is the most backends serving at once.
+	maxBackends = 64
+	// maxBackendsEver is the most backends a cluster may start over its
 	// life (the initial ones, those added, the replacements).
-	MaxBackendsEver = 1024
-	// MaxDrain bounds Event.Drain.
-	MaxDrain = time.Hour
+	maxBackendsEver = 1024
+	// maxDrain bounds Event.Drain.
+	maxDrain = time.Hour
 )
 
 // Event is a scheduled change of the cluster's backend set (YAML: one entry
@@ -43,7 +43,8 @@ type Event struct {
 	// Drain, with Remove or Replace, is how long the removed backend keeps
 	// serving after it has left the membership (default 0: it stops at
 	// once, in-flight calls finishing within a second). A drain longer
-	// than the discovery delay lets clients move away before it stops.
+	// than the discovery delay lets clients move away before it stops (at
+	// most an hour).
 	Drain *time.Duration `yaml:"drain"`
 }
 
@@ -82,7 +83,7 @@ func (c Config) totalBackends() int {
 	n := c.Backends
 	for _, e := range c.Events {
 		switch {
-		case e.Add != nil && *e.Add > 0 && *e.Add <= MaxBackends:
+		case e.Add != nil && *e.Add > 0 && *e.Add <= maxBackends:
 			n += *e.Add
 		case e.Replace != nil:
 			n++
@@ -116,17 +117,17 @@ func (c Config) validateEvents() []error {
 			fail(p, "give exactly one of add, remove and replace")
 			continue
 		}
-		if e.Drain != nil && (k == "add" || *e.Drain < 0 || *e.Drain > MaxDrain) {
+		if e.Drain != nil && (k == "add" || *e.Drain < 0 || *e.Drain > maxDrain) {
 			if k == "add" {
 				fail(p+".drain", "applies to remove and replace only")
 			} else {
-				fail(p+".drain", "must be between 0 and %s, got %s", MaxDrain, *e.Drain)
+				fail(p+".drain", "must be between 0 and %s, got %s", maxDrain, *e.Drain)
 			}
 		}
 		switch k {
 		case "add":
-			if *e.Add < 1 || *e.Add > MaxBackends {
-				fail(p+".add", "must be between 1 and %d (the number of backends to add), got %d", MaxBackends, *e.Add)
+			if *e.Add < 1 || *e.Add > maxBackends {
+				fail(p+".add", "must be between 1 and %d (the number of backends to add), got %d", maxBackends, *e.Add)
 				continue
 			}
 			for range *e.Add {
@@ -159,11 +160,11 @@ func (c Config) validateEvents() []error {
 				next++
 			}
 		}
-		if len(live) > MaxBackends {
-			fail(p, "would run %d backends at once (at most %d)", len(live), MaxBackends)
+		if len(live) > maxBackends {
+			fail(p, "would run %d backends at once (at most %d)", len(live), maxBackends)
 		}
-		if next > MaxBackendsEver {
-			fail(p, "would start backend %d (at most %d over a run)", next, MaxBackendsEver)
+		if next > maxBackendsEver {
+			fail(p, "would start backend %d (at most %d over a run)", next, maxBackendsEver)
 			break
 		}
 	}

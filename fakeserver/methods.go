@@ -6,21 +6,18 @@ import (
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
-// Method identifies a UserService method.
-type Method int
+// methodID identifies a UserService method.
+type methodID int
 
 // The UserService methods, in a fixed order used to index counters.
 const (
-	CreateUser Method = iota
-	GetUser
-	ListUsers
-	BatchCreateUsers
-	SyncUsers
+	mCreateUser methodID = iota
+	mGetUser
+	mListUsers
+	mBatchCreateUsers
+	mSyncUsers
 	numMethods
 )
-
-// Methods lists every UserService method.
-var Methods = []Method{CreateUser, GetUser, ListUsers, BatchCreateUsers, SyncUsers}
 
 var methodNames = [numMethods]string{"CreateUser", "GetUser", "ListUsers", "BatchCreateUsers", "SyncUsers"}
 
@@ -33,22 +30,21 @@ var fullMethodNames = [numMethods]string{
 }
 
 // String returns the short method name, e.g. "GetUser".
-func (m Method) String() string {
+func (m methodID) String() string {
 	if m >= 0 && m < numMethods {
 		return methodNames[m]
 	}
-	return "Method(?)"
+	return "methodID(?)"
 }
 
-// FullName returns the gRPC method name, e.g. "/grpcbench.user.v1.UserService/GetUser".
-func (m Method) FullName() string { return fullMethodNames[m] }
-
 // IsStream reports whether the method streams in either direction.
-func (m Method) IsStream() bool { return m == ListUsers || m == BatchCreateUsers || m == SyncUsers }
+func (m methodID) IsStream() bool {
+	return m == mListUsers || m == mBatchCreateUsers || m == mSyncUsers
+}
 
-// ParseMethod accepts a short name ("GetUser", case-insensitive) or a full
+// parseMethod accepts a short name ("GetUser", case-insensitive) or a full
 // gRPC method name.
-func ParseMethod(s string) (Method, bool) {
+func parseMethod(s string) (methodID, bool) {
 	for i := range numMethods {
 		if strings.EqualFold(s, methodNames[i]) || s == fullMethodNames[i] {
 			return i, true

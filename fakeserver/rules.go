@@ -109,12 +109,12 @@ func selects(list IntList, backend int) bool {
 	return false
 }
 
-func selectsMethod(list MethodList, m Method) bool {
+func selectsMethod(list MethodList, m methodID) bool {
 	if len(list) == 0 {
 		return true
 	}
 	for _, s := range list {
-		if mm, ok := ParseMethod(s); ok && mm == m {
+		if mm, ok := parseMethod(s); ok && mm == m {
 			return true
 		}
 	}

@@ -215,7 +215,7 @@ func (s security) check(ctx context.Context, b *backend, method string) error {
 			return nil
 		}
 	}
-	if m, ok := ParseMethod(method); ok {
+	if m, ok := parseMethod(method); ok {
 		b.ctr.calls[m].Add(1)
 	}
 	b.ctr.code(codes.Unauthenticated)

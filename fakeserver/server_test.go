@@ -11,6 +11,7 @@ import (
 	"time"
 
 	orcapb "github.com/cncf/xds/go/xds/data/orca/v3"
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -19,14 +20,50 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
+// TestAllMethodsAndCounters calls every UserService method on backend 1 of
+// two and checks the backend's counters: calls, messages and codes, and
+// nothing on backend 0.
 func TestAllMethodsAndCounters(t *testing.T) {
 	cl := startCluster(t, Config{Backends: 2})
 	_, c := dial(t, cl.Addrs()[1])
 	ctx := ctxFor(t, 10*time.Second)
+	callUnary(ctx, t, c)
+	callListUsers(ctx, t, c)
+	callBatchCreateUsers(ctx, t, c)
+	callSyncUsers(ctx, t, c)
 
+	testutil.Eventually(t, 2*time.Second, "in-flight calls to end", func() bool { return cl.Stats().Backends[1].Inflight == 0 })
+	st := cl.Stats()
+	b := st.Backends[1]
+	want := map[string]int64{"CreateUser": 1, "GetUser": 3, "ListUsers": 1, "BatchCreateUsers": 1, "SyncUsers": 1}
+	for m, w := range want {
+		if b.Calls[m] != w {
+			t.Errorf("Calls[%s] = %d, want %d", m, b.Calls[m], w)
+		}
+	}
+	if b.MessagesOut["ListUsers"] != 25 || b.MessagesIn["BatchCreateUsers"] != 7 ||
+		b.MessagesIn["SyncUsers"] != 5 || b.MessagesOut["SyncUsers"] != 5 {
+		t.Errorf("messages: in %v out %v", b.MessagesIn, b.MessagesOut)
+	}
+	if b.Codes["OK"] != 6 || b.Codes["INVALID_ARGUMENT"] != 1 {
+		t.Errorf("codes = %v", b.Codes)
+	}
+	if st.Backends[0].TotalCalls() != 0 || st.TotalCalls() != 7 {
+		t.Errorf("backend 0 calls %d, total %d", st.Backends[0].TotalCalls(), st.TotalCalls())
+	}
+	if b.Retries["GetUser"] != 0 {
+		t.Errorf("retries = %v", b.Retries)
+	}
+}
+
+// callUnary creates a user, reads it back, reads a synthesised one and
+// makes one invalid call (four unary calls, one INVALID_ARGUMENT).
+func callUnary(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
 	cr, err := c.CreateUser(ctx, &userpb.CreateUserRequest{Username: "ada", Email: "ada@example.test", ResponsePadding: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +82,11 @@ func TestAllMethodsAndCounters(t *testing.T) {
 	if _, err := c.GetUser(ctx, &userpb.GetUserRequest{}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("GetUser(empty) err = %v, want INVALID_ARGUMENT", err)
 	}
+}
 
+// callListUsers streams 25 users from u100 and checks their ids.
+func callListUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
 	ls, err := c.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 25, PageToken: "u100"})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +108,11 @@ func TestAllMethodsAndCounters(t *testing.T) {
 	if n != 25 {
 		t.Fatalf("ListUsers sent %d, want 25", n)
 	}
+}
 
+// callBatchCreateUsers sends a batch of 7.
+func callBatchCreateUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
 	bs, err := c.BatchCreateUsers(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +126,11 @@ func TestAllMethodsAndCounters(t *testing.T) {
 	if err != nil || br.Created != 7 || br.FirstId == "" || br.LastId == "" {
 		t.Fatalf("BatchCreateUsers = %v, %v", br, err)
 	}
+}
 
+// callSyncUsers exchanges 5 messages in lock step and ends the stream.
+func callSyncUsers(ctx context.Context, t *testing.T, c userpb.UserServiceClient) {
+	t.Helper()
 	ss, err := c.SyncUsers(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -100,29 +149,6 @@ func TestAllMethodsAndCounters(t *testing.T) {
 	}
 	if _, err := ss.Recv(); err != io.EOF {
 		t.Fatalf("after CloseSend: %v, want EOF", err)
-	}
-
-	waitFor(t, 2*time.Second, "in-flight calls to end", func() bool { return cl.Stats().Backends[1].Inflight == 0 })
-	st := cl.Stats()
-	b := st.Backends[1]
-	want := map[string]int64{"CreateUser": 1, "GetUser": 3, "ListUsers": 1, "BatchCreateUsers": 1, "SyncUsers": 1}
-	for m, w := range want {
-		if b.Calls[m] != w {
-			t.Errorf("Calls[%s] = %d, want %d", m, b.Calls[m], w)
-		}
-	}
-	if b.MessagesOut["ListUsers"] != 25 || b.MessagesIn["BatchCreateUsers"] != 7 ||
-		b.MessagesIn["SyncUsers"] != 5 || b.MessagesOut["SyncUsers"] != 5 {
-		t.Errorf("messages: in %v out %v", b.MessagesIn, b.MessagesOut)
-	}
-	if b.Codes["OK"] != 6 || b.Codes["INVALID_ARGUMENT"] != 1 {
-		t.Errorf("codes = %v", b.Codes)
-	}
-	if st.Backends[0].TotalCalls() != 0 || st.TotalCalls() != 7 {
-		t.Errorf("backend 0 calls %d, total %d", st.Backends[0].TotalCalls(), st.TotalCalls())
-	}
-	if b.Retries["GetUser"] != 0 {
-		t.Errorf("retries = %v", b.Retries)
 	}
 }
 
@@ -412,7 +438,7 @@ func TestStreamAbortAfterExactlyN(t *testing.T) {
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("BatchCreateUsers: %v, want INTERNAL", err)
 	}
-	waitFor(t, 2*time.Second, "calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
+	testutil.Eventually(t, 2*time.Second, "calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
 	st := cl.Stats().Backends[0]
 	if st.MessagesIn["BatchCreateUsers"] < 5 || st.Faults["abort/INTERNAL"] != 1 ||
 		st.Faults["abort/ABORTED"] != 1 || st.Faults["abort/DATA_LOSS"] != 1 {
@@ -435,7 +461,7 @@ func TestStallUntilClientGivesUp(t *testing.T) {
 			t.Fatalf("call %d: %v, want %v", i, err, want)
 		}
 	}
-	waitFor(t, 2*time.Second, "stalled calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
+	testutil.Eventually(t, 2*time.Second, "stalled calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
 	if got := cl.Stats().Fault("stall"); got != 2 {
 		t.Fatalf("stall faults %d, want 2", got)
 	}
@@ -484,7 +510,7 @@ func TestCapacityMaxInflight(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 5*time.Second, "5 calls in flight", func() bool { return cl.Stats().Backends[0].Inflight == 5 })
+	testutil.Eventually(t, 5*time.Second, "5 calls in flight", func() bool { return cl.Stats().Backends[0].Inflight == 5 })
 	ctx := ctxFor(t, 5*time.Second)
 	for range 3 {
 		_, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u1"})
@@ -494,7 +520,7 @@ func TestCapacityMaxInflight(t *testing.T) {
 	}
 	release()
 	wg.Wait()
-	waitFor(t, 2*time.Second, "calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
+	testutil.Eventually(t, 2*time.Second, "calls to end", func() bool { return cl.Stats().Backends[0].Inflight == 0 })
 	if _, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u1"}); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -503,26 +529,38 @@ func TestCapacityMaxInflight(t *testing.T) {
 	}
 }
 
+// TestMaxConcurrentStreamsQueuesOnOneConnection: the server advertises
+// SETTINGS_MAX_CONCURRENT_STREAMS on the wire, and a grpc-go client holding
+// two stalled calls on one connection sends a third only once one of them
+// has ended.
 func TestMaxConcurrentStreamsQueuesOnOneConnection(t *testing.T) {
 	cl := startCluster(t, Config{MaxConcurrentStreams: 2, Faults: []Fault{{Stall: &Stall{}}}})
+	if v, ok := dialRaw(t, cl.Addrs()[0]).settings().Value(http2.SettingMaxConcurrentStreams); !ok || v != 2 {
+		t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want 2", v, ok)
+	}
 	_, c := dial(t, cl.Addrs()[0])
-	hold, release := context.WithCancel(context.Background())
-	defer release()
 	var wg sync.WaitGroup
-	for range 3 {
+	call := func() context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = c.GetUser(hold, &userpb.GetUserRequest{UserId: "u1"})
+			_, _ = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u1"})
 		}()
+		return cancel
 	}
-	waitFor(t, 5*time.Second, "2 calls in flight", func() bool { return cl.Stats().Backends[0].Inflight == 2 })
-	time.Sleep(200 * time.Millisecond) // the third call must still be queued in the client
-	st := cl.Stats().Backends[0]
-	if st.MaxInflight != 2 || st.Calls["GetUser"] != 2 {
-		t.Fatalf("max in flight %d, calls %d; want 2 and 2 (third queued by SETTINGS_MAX_CONCURRENT_STREAMS)", st.MaxInflight, st.Calls["GetUser"])
+	first, second := call(), call()
+	defer second()
+	testutil.Eventually(t, 5*time.Second, "2 calls in flight", func() bool { return cl.Stats().Backends[0].Inflight == 2 })
+	third := call()
+	defer third()
+	first()
+	testutil.Eventually(t, 5*time.Second, "the third call to reach the server", func() bool { return cl.Stats().Backends[0].Calls["GetUser"] == 3 })
+	if st := cl.Stats().Backends[0]; st.MaxInflight != 2 {
+		t.Fatalf("max in flight %d, want 2 (the third call waits for a stream of its own)", st.MaxInflight)
 	}
-	release()
+	second()
+	third()
 	wg.Wait()
 }
 
@@ -677,7 +715,7 @@ func TestKillDropsConnections(t *testing.T) {
 		t.Fatal("stream ended before the kill")
 	}
 	// The client reconnects.
-	waitFor(t, 5*time.Second, "a call to succeed after the kill", func() bool {
+	testutil.Eventually(t, 5*time.Second, "a call to succeed after the kill", func() bool {
 		_, err := c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u1"})
 		return err == nil
 	})
@@ -702,7 +740,7 @@ func TestStopEndsEverything(t *testing.T) {
 		_, err := c.GetUser(context.Background(), &userpb.GetUserRequest{UserId: "u1"})
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "the stalled call", func() bool { return cl.Stats().Backends[0].Inflight == 1 })
+	testutil.Eventually(t, 5*time.Second, "the stalled call", func() bool { return cl.Stats().Backends[0].Inflight == 1 })
 	cancel() // a cancelled context stops the cluster like Stop
 	if err := <-errc; status.Code(err) != codes.Unavailable {
 		t.Fatalf("stalled call ended with %v, want UNAVAILABLE", err)

@@ -27,7 +27,7 @@ type service struct {
 // call is the fault state of one call, alive from begin to end.
 type call struct {
 	b        *backend
-	m        Method
+	m        methodID
 	msgLat   []*rule // per-message latency rules that fired for this call
 	abort    *Abort
 	orca     *ORCA
@@ -63,7 +63,7 @@ func (b *backend) pause(ctx context.Context) error {
 // begin counts the call and applies the call-level faults. A non-nil error
 // ends the call with that status before any response is sent
 // (trailers-only). end must be called in every case.
-func (b *backend) begin(ctx context.Context, m Method) (*call, error) {
+func (b *backend) begin(ctx context.Context, m methodID) (*call, error) {
 	c := &call{b: b, m: m}
 	b.ctr.calls[m].Add(1)
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("grpc-previous-rpc-attempts")) > 0 {
@@ -180,12 +180,12 @@ func (c *call) end(ctx context.Context, err error) error {
 }
 
 // utilization is what the backend reports: fixed, proportional to
-// in-flight calls over a capacity, or over DefaultORCACapacity.
+// in-flight calls over a capacity, or over defaultORCACapacity.
 func (b *backend) utilization(o *ORCA, inflight int64) float64 {
 	if o != nil && o.Utilization != nil {
 		return *o.Utilization
 	}
-	capacity := float64(DefaultORCACapacity)
+	capacity := float64(defaultORCACapacity)
 	if o != nil && o.Capacity > 0 {
 		capacity = o.Capacity
 	}
@@ -228,29 +228,29 @@ func (q *qpsMeter) rate(now time.Time, b *backend, u float64) float64 {
 
 func (s *service) CreateUser(ctx context.Context, req *userpb.CreateUserRequest) (_ *userpb.CreateUserResponse, err error) {
 	b := s.b
-	c, err := b.begin(ctx, CreateUser)
+	c, err := b.begin(ctx, mCreateUser)
 	defer func() { err = c.end(ctx, err) }()
-	b.ctr.msgsIn[CreateUser].Add(1)
+	b.ctr.msgsIn[mCreateUser].Add(1)
 	if err != nil {
 		return nil, err
 	}
 	u := b.store.create(req)
-	b.ctr.msgsOut[CreateUser].Add(1)
+	b.ctr.msgsOut[mCreateUser].Add(1)
 	return &userpb.CreateUserResponse{User: withPadding(u, req.GetResponsePadding())}, nil
 }
 
 func (s *service) GetUser(ctx context.Context, req *userpb.GetUserRequest) (_ *userpb.GetUserResponse, err error) {
 	b := s.b
-	c, err := b.begin(ctx, GetUser)
+	c, err := b.begin(ctx, mGetUser)
 	defer func() { err = c.end(ctx, err) }()
-	b.ctr.msgsIn[GetUser].Add(1)
+	b.ctr.msgsIn[mGetUser].Add(1)
 	if err != nil {
 		return nil, err
 	}
 	if req.GetUserId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "user_id is required")
 	}
-	b.ctr.msgsOut[GetUser].Add(1)
+	b.ctr.msgsOut[mGetUser].Add(1)
 	return &userpb.GetUserResponse{User: withPadding(b.store.get(req.GetUserId()), req.GetResponsePadding())}, nil
 }
 
@@ -259,9 +259,9 @@ const maxPageSize = 100_000
 
 func (s *service) ListUsers(req *userpb.ListUsersRequest, stream grpc.ServerStreamingServer[userpb.User]) (err error) {
 	b, ctx := s.b, stream.Context()
-	c, err := b.begin(ctx, ListUsers)
+	c, err := b.begin(ctx, mListUsers)
 	defer func() { err = c.end(ctx, err) }()
-	b.ctr.msgsIn[ListUsers].Add(1)
+	b.ctr.msgsIn[mListUsers].Add(1)
 	if err != nil {
 		return err
 	}
@@ -283,14 +283,14 @@ func (s *service) ListUsers(req *userpb.ListUsersRequest, stream grpc.ServerStre
 		if err := stream.Send(withPadding(b.store.get(userID(first+i)), req.GetResponsePadding())); err != nil {
 			return err
 		}
-		b.ctr.msgsOut[ListUsers].Add(1)
+		b.ctr.msgsOut[mListUsers].Add(1)
 	}
 	return nil
 }
 
 func (s *service) BatchCreateUsers(stream grpc.ClientStreamingServer[userpb.CreateUserRequest, userpb.BatchCreateUsersResponse]) (err error) {
 	b, ctx := s.b, stream.Context()
-	c, err := b.begin(ctx, BatchCreateUsers)
+	c, err := b.begin(ctx, mBatchCreateUsers)
 	defer func() { err = c.end(ctx, err) }()
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func (s *service) BatchCreateUsers(stream grpc.ClientStreamingServer[userpb.Crea
 		if err != nil {
 			return err
 		}
-		b.ctr.msgsIn[BatchCreateUsers].Add(1)
+		b.ctr.msgsIn[mBatchCreateUsers].Add(1)
 		if err := c.message(ctx); err != nil {
 			return err
 		}
@@ -321,13 +321,13 @@ func (s *service) BatchCreateUsers(stream grpc.ClientStreamingServer[userpb.Crea
 	if err := stream.SendAndClose(resp); err != nil {
 		return err
 	}
-	b.ctr.msgsOut[BatchCreateUsers].Add(1)
+	b.ctr.msgsOut[mBatchCreateUsers].Add(1)
 	return nil
 }
 
 func (s *service) SyncUsers(stream grpc.BidiStreamingServer[userpb.SyncUserRequest, userpb.SyncUserResponse]) (err error) {
 	b, ctx := s.b, stream.Context()
-	c, err := b.begin(ctx, SyncUsers)
+	c, err := b.begin(ctx, mSyncUsers)
 	defer func() { err = c.end(ctx, err) }()
 	if err != nil {
 		return err
@@ -340,7 +340,7 @@ func (s *service) SyncUsers(stream grpc.BidiStreamingServer[userpb.SyncUserReque
 		if err != nil {
 			return err
 		}
-		b.ctr.msgsIn[SyncUsers].Add(1)
+		b.ctr.msgsIn[mSyncUsers].Add(1)
 		if err := c.message(ctx); err != nil {
 			return err
 		}
@@ -348,6 +348,6 @@ func (s *service) SyncUsers(stream grpc.BidiStreamingServer[userpb.SyncUserReque
 		if err := stream.Send(&userpb.SyncUserResponse{Seq: req.GetSeq(), User: u}); err != nil {
 			return err
 		}
-		b.ctr.msgsOut[SyncUsers].Add(1)
+		b.ctr.msgsOut[mSyncUsers].Add(1)
 	}
 }

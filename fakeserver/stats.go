@@ -24,7 +24,7 @@ type counters struct {
 	conns, connsTotal               atomic.Int64
 }
 
-// numKinds is len(Kinds): a Kind's index in Kinds is its row in
+// numKinds is len(Kinds): a Kind's index in kinds is its row in
 // counters.faults.
 const numKinds = 12
 

@@ -38,6 +38,21 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	return r
 }
 
+// settings reads frames until the server's SETTINGS frame (not an ack) and
+// returns it.
+func (r *rawConn) settings() *http2.SettingsFrame {
+	r.t.Helper()
+	for {
+		f, err := r.fr.ReadFrame()
+		if err != nil {
+			r.t.Fatalf("read frame: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			return sf
+		}
+	}
+}
+
 // next reads frames, acknowledging settings, until a PING ack or a GOAWAY.
 func (r *rawConn) next() http2.Frame {
 	r.t.Helper()

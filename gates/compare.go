@@ -150,6 +150,10 @@ type CompareOptions struct {
 	// Resamples is the number of bootstrap rounds; 0 means
 	// DefaultResamples.
 	Resamples int
+	// InconclusivePass makes inconclusive rows (a regression while the new
+	// run's load generator was CPU-starved relative to the base's) pass.
+	// Without it they fail, as inconclusive — never as regressions.
+	InconclusivePass bool
 }
 
 // Defaults of [CompareOptions].
@@ -181,10 +185,15 @@ const (
 	// StatusMissing: the cell (or the metric's data) is absent from one
 	// side, or every repeat on one side failed.
 	StatusMissing
+	// StatusInconclusive: the change would be a regression, but the new
+	// run's load generator was CPU-starved relative to the base run's
+	// (Row.Env says how), so the change may be the machine's, not the
+	// code's. It fails unless CompareOptions.InconclusivePass.
+	StatusInconclusive
 )
 
 // String returns the status name: "ok", "regression", "improvement",
-// "missing".
+// "missing", "inconclusive".
 func (s Status) String() string {
 	switch s {
 	case StatusRegression:
@@ -193,6 +202,8 @@ func (s Status) String() string {
 		return "improvement"
 	case StatusMissing:
 		return "missing"
+	case StatusInconclusive:
+		return "inconclusive"
 	}
 	return "ok"
 }
@@ -251,10 +262,19 @@ type Row struct {
 	// Note explains a missing or failed side, or a beyond-gate change that
 	// was not significant.
 	Note string
+	// Env says how the generators' health differed when it matters: why
+	// the row is inconclusive ("new run's load generator was CPU-starved:
+	// run delay 87 % vs 12 %, lag p99 8.6ms vs 3.1ms"), or why an
+	// improvement may be the base run's starvation.
+	Env string
+	// Detect is the smallest change the row could have detected with its
+	// repeats and spread (stated power).
+	Detect Detectable
 }
 
 // Verdict returns the row's verdict for people: "ok", "REGRESSION",
-// "improvement", "missing" (upper case when the row fails), with
+// "improvement", "missing", "INCONCLUSIVE" (upper case when the row
+// fails), with
 // ", low confidence" or " (~)" (beyond the gate but not significant)
 // appended.
 func (r Row) Verdict() string {
@@ -356,13 +376,16 @@ func Compare(base, nw *results.Run, opts CompareOptions) (*Comparison, error) {
 	bg, order := group(base, nil)
 	ng, order := group(nw, order)
 	for _, id := range order {
+		env := compareEnvironment(bg[id], ng[id], opts.Alpha)
 		for _, g := range gs {
-			cmp.Rows = append(cmp.Rows, compareRow(id, g, bg[id], ng[id], opts))
+			cmp.Rows = append(cmp.Rows, compareRow(id, g, bg[id], ng[id], env, opts))
 		}
 	}
 	if w := lowConfidenceWarning(cmp, opts.Strict); w != "" {
 		cmp.Warnings = append(cmp.Warnings, w)
 	}
+	cmp.Warnings = append(cmp.Warnings, inconclusiveWarning(cmp, opts.InconclusivePass)...)
+	cmp.Warnings = append(cmp.Warnings, powerWarnings(cmp)...)
 	return cmp, nil
 }
 
@@ -466,7 +489,7 @@ func sample(cells []*results.Cell, g Gate) (Sample, []string) {
 	return s, notes
 }
 
-func compareRow(id string, g Gate, bc, nc []*results.Cell, opts CompareOptions) Row {
+func compareRow(id string, g Gate, bc, nc []*results.Cell, env environment, opts CompareOptions) Row {
 	r := Row{Cell: id, Gate: g, P: math.NaN(), Delta: math.NaN(), AbsDelta: math.NaN(), CILow: math.NaN(), CIHigh: math.NaN()}
 	var bn, nn []string
 	r.Base, bn = sample(bc, g)
@@ -532,7 +555,100 @@ func compareRow(id string, g Gate, bc, nc []*results.Cell, opts CompareOptions) 
 		note := fmt.Sprintf("beyond the gate but not significant (p=%.3g ≥ α=%g)", r.P, opts.Alpha)
 		r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")
 	}
+	r.Detect = detectable(g, r.Base.Values, r.New.Values, opts.Alpha)
+	judgeEnvironment(&r, env, opts)
 	return r
+}
+
+// judgeEnvironment makes a regression inconclusive when the new run's
+// generator was starved relative to the base's, and notes a starved base
+// beside an improvement and a saturated new generator beside a regression.
+func judgeEnvironment(r *Row, env environment, opts CompareOptions) {
+	switch {
+	case r.Status == StatusRegression && env.newStarved != "":
+		r.Status = StatusInconclusive
+		r.Env = "new run's load generator was CPU-starved: " + env.newStarved
+		r.Pass = opts.InconclusivePass || (r.LowConfidence && !opts.Strict)
+	case r.Status == StatusImprovement && env.baseStarved != "":
+		r.Env = "base run's load generator was CPU-starved: " + env.baseStarved + " (the improvement may be the machine's)"
+	case r.Status == StatusRegression && env.newSaturated != "":
+		r.Env = env.newSaturated
+	}
+}
+
+// inconclusiveWarning says how many rows are inconclusive and what that
+// does to the outcome.
+func inconclusiveWarning(c *Comparison, pass bool) []string {
+	n := c.Count(StatusInconclusive)
+	if n == 0 {
+		return nil
+	}
+	w := fmt.Sprintf("%s inconclusive: the new run's load generator was CPU-starved compared with the base run's, so a slower result may be the machine's, not the code's; rerun on a quieter machine", plural(n, "check"))
+	if pass {
+		return []string{w + " (they pass: --inconclusive=pass)"}
+	}
+	return []string{w + " (they fail the comparison as inconclusive, not as regressions; compare --inconclusive=pass lets them pass)"}
+}
+
+// powerWarnings names, per gate, the cells whose repeats could not detect
+// a change as small as the gate (rows that can never be significant are
+// covered by the low-confidence warning).
+func powerWarnings(c *Comparison) []string {
+	var out []string
+	for _, g := range c.Gates {
+		worst, n, total := leastSensitive(c, g, func(r *Row) bool {
+			return !r.Detect.Enough(r.Gate) && !math.IsInf(r.Detect.Change, 1)
+		})
+		if worst != nil {
+			out = append(out, fmt.Sprintf("%s in %d of %d cells (least sensitive: %s): %s", g.Text, n, total, worst.Cell, worst.Detect.Sentence(worst.Gate)))
+		}
+	}
+	return out
+}
+
+// leastSensitive returns, among the rows of gate g with values on both
+// sides (total of them), the n rows that match and the one of those with
+// the largest detectable change.
+func leastSensitive(c *Comparison, g Gate, match func(*Row) bool) (worst *Row, n, total int) {
+	for i := range c.Rows {
+		r := &c.Rows[i]
+		if r.Gate.Text != g.Text || len(r.Base.Values) == 0 || len(r.New.Values) == 0 {
+			continue
+		}
+		total++
+		if !match(r) {
+			continue
+		}
+		n++
+		if worst == nil || r.Detect.Change > worst.Detect.Change || math.IsNaN(worst.Detect.Change) {
+			worst = r
+		}
+	}
+	return worst, n, total
+}
+
+// Power states, for each gate whose every cell with a known detectable
+// change could detect a change as small as the gate, what its least
+// sensitive cell could detect ("p99=+10%: can detect ≥ 7.9% at p99 with
+// 5+5 repeats (80 % power at α=0.05; least sensitive of 3 cells:
+// pool.size=1)"). The other gates are in the warnings, and so are cells
+// with too few repeats to know.
+func (c *Comparison) Power() []string {
+	var out []string
+	finite := func(r *Row) bool { return !math.IsNaN(r.Detect.Change) && !math.IsInf(r.Detect.Change, 1) }
+	for _, g := range c.Gates {
+		worst, n, _ := leastSensitive(c, g, func(r *Row) bool { return finite(r) && r.Detect.Enough(r.Gate) })
+		_, known, _ := leastSensitive(c, g, finite)
+		if worst == nil || n < known {
+			continue
+		}
+		s := fmt.Sprintf("%s: %s (%.0f %% power at α=%g", g.Text, worst.Detect.Sentence(worst.Gate), 100*DetectPower, c.Alpha)
+		if known > 1 {
+			s += fmt.Sprintf("; least sensitive of %d cells: %s", known, worst.Cell)
+		}
+		out = append(out, s+")")
+	}
+	return out
 }
 
 // comparability lists what differs between the runs in ways that weaken

@@ -295,8 +295,13 @@ func TestSimulatedGateTrust(t *testing.T) {
 		if ab.Count(gates.StatusRegression) > 0 && ab.Failed() {
 			detections++
 		}
-		if len(aa.Warnings)+len(ab.Warnings) > 0 {
-			t.Errorf("trial %d: warnings %q %q with %d repeats", i, aa.Warnings, ab.Warnings, repeats)
+		// The only warnings may be stated power: with ±5 % run-to-run
+		// noise, 5+5 repeats cannot always resolve the +10 % gate (they do
+		// resolve the +20 % shift of the A/B runs).
+		for _, w := range append(aa.Warnings, ab.Warnings...) {
+			if !strings.Contains(w, "is below what 5+5 repeats can detect (≥ ") {
+				t.Errorf("trial %d: warning %q with %d repeats", i, w, repeats)
+			}
 		}
 	}
 	if falseAlarms != 0 || detections != trials {
@@ -349,7 +354,7 @@ func TestWriteMarkdown(t *testing.T) {
 	for _, l := range lines {
 		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| cell") {
 			rows++
-			if strings.Count(l, " | ")+1 != 9 {
+			if strings.Count(l, " | ")+1 != 10 {
 				t.Errorf("row with wrong column count: %q", l)
 			}
 		}

@@ -41,4 +41,41 @@
 // unless [CompareOptions].Strict — a CI gate must not fail on one sample's
 // noise. [WriteText], [WriteMarkdown] and [WriteJUnit] render a
 // [Comparison].
+//
+// # The load generator's health
+//
+// A benchmark whose load generator is starved measures the generator.
+// Every cell records the generator's health (results.Health: CPU use, its
+// threads' run delay, other processes' CPU, PSI pressure, steal, run queue,
+// GC, schedule lag). [Saturation] judges one cell: dropped arrivals, a
+// process using ≥ 90 % of its cores, threads waiting for a CPU half their
+// runnable time (or, where that is not measured, the machine's pressure),
+// steal, or a schedule lag p99 that is half the latency p99 make the cell's
+// numbers the client's; threshold verdicts on it say "inconclusive" next
+// to their value (pass or fail is unchanged).
+//
+// [Compare] compares the generators of base and new for each cell: when
+// the new run's generator was CPU-starved compared with the base's — the
+// median run delay over repeats up by 15 points (else pressure by 15, else
+// other processes' CPU by 25), or steal by 5, and significantly by the
+// Mann–Whitney test where the repeats allow it — a regression on that cell
+// becomes [StatusInconclusive] with the figures in Row.Env, never a
+// regression. It fails unless [CompareOptions].InconclusivePass; a
+// comparison whose only failures are inconclusive reports
+// [Comparison.InconclusiveOnly] (grpcbench compare exits 4). Lag alone does
+// not make a row inconclusive: a slower service fills the in-flight cap
+// and lags every send, and that is a regression. A starved base beside an
+// improvement is noted.
+//
+// # Stated power
+//
+// Each row states the smallest change it could have detected
+// ([Detectable]): under a normal model of the repeat-to-repeat spread
+// (of the logarithms for a relative gate), estimated from both sides
+// pooled, the smallest shift that the Mann–Whitney test at α finds
+// significant in [DetectPower] (80 %) of comparisons, found by simulation
+// with the test's own critical values and a fixed seed. A gate below it is
+// named in a warning with the repeats it would need ("this gate (+10%) is
+// below what 5+5 repeats can detect (≥ 14%): use ≥ 9 repeats or longer
+// cells"); [Comparison.Power] states the others.
 package gates

@@ -34,6 +34,10 @@ type Verdict struct {
 	Pass bool
 	// Note says why a check failed without a comparison.
 	Note string
+	// Inconclusive, when set, says why the value measures the load
+	// generator rather than the service: the cell was saturated (see
+	// [Saturation]). Pass is unchanged: a failing check still fails.
+	Inconclusive string
 }
 
 // Evaluate checks every rule of t against every matching cell of run, each
@@ -113,6 +117,9 @@ func evaluateCheck(cells []*results.Cell, r Rule, ri int, ch Check, sels []selec
 			v.Pass = false
 			v.Note = strings.TrimPrefix(v.Note+"; ", "; ") + "cell failed: " + c.Error
 		}
+		if sat, why := Saturation(c); sat {
+			v.Inconclusive = why
+		}
 		out = append(out, v)
 	}
 	if len(out) == 0 {
@@ -153,13 +160,15 @@ func Failures(vs []Verdict) []Verdict {
 	return out
 }
 
-// WriteVerdicts prints verdicts as an aligned table, failures marked FAIL,
-// followed by a summary line:
+// WriteVerdicts prints verdicts as an aligned table, failures marked FAIL
+// and values measured on a saturated cell marked inconclusive, then one
+// line per such cell saying why, and a summary line:
 //
-//	result  cell           method   metric      value  limit   note
-//	FAIL    pool.size=4#1  GetUser  p99         118ms  < 100ms
-//	ok      pool.size=4#1  *        error_rate  0.2%   < 1%
-//	thresholds: 1 of 2 checks failed
+//	result  cell           method   metric      value                limit   note
+//	FAIL    pool.size=4#1  GetUser  p99         118ms (inconclusive)  < 100ms
+//	ok      pool.size=4#1  *        error_rate  0.2% (inconclusive)   < 1%
+//	inconclusive: cell pool.size=4#1: the load generator was saturated (…): these values measure the client, not the service
+//	thresholds: 1 of 2 checks failed (2 inconclusive)
 func WriteVerdicts(w io.Writer, vs []Verdict) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -173,14 +182,33 @@ func WriteVerdicts(w io.Writer, vs []Verdict) error {
 		if method == "" {
 			method = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res, v.Cell, method, v.Metric, v.Display, v.Expr, v.Note)
+		value := v.Display
+		if v.Inconclusive != "" {
+			value += " (inconclusive)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res, v.Cell, method, v.Metric, value, v.Expr, v.Note)
 	}
 	_ = tw.Flush() // into a strings.Builder: cannot fail
 	out := trimLines(b.String())
+	inconc, seen := 0, map[string]bool{}
+	for _, v := range vs {
+		if v.Inconclusive == "" {
+			continue
+		}
+		inconc++
+		if !seen[v.Cell] {
+			seen[v.Cell] = true
+			out += fmt.Sprintf("inconclusive: cell %s: the load generator was saturated (%s): these values measure the client, not the service\n", v.Cell, v.Inconclusive)
+		}
+	}
+	tail := ""
+	if inconc > 0 {
+		tail = fmt.Sprintf(" (%d inconclusive)", inconc)
+	}
 	if failed := len(Failures(vs)); failed == 0 {
-		out += fmt.Sprintf("thresholds: all %d checks passed\n", len(vs))
+		out += fmt.Sprintf("thresholds: all %d checks passed%s\n", len(vs), tail)
 	} else {
-		out += fmt.Sprintf("thresholds: %d of %d checks failed\n", failed, len(vs))
+		out += fmt.Sprintf("thresholds: %d of %d checks failed%s\n", failed, len(vs), tail)
 	}
 	if _, err := io.WriteString(w, out); err != nil {
 		return fmt.Errorf("gates: writing verdicts: %w", err)

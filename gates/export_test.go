@@ -51,3 +51,17 @@ func CellRefs(run *results.Run) []CellRef {
 	}
 	return out
 }
+
+var (
+	EffectSize = effectSize
+	PooledSD   = pooledSD
+)
+
+// DetectableFor is detectable for gate text g (parsed) on samples x, y.
+func DetectableFor(g string, x, y []float64, alpha float64) (Detectable, Gate, error) {
+	gt, err := parseGate(g)
+	if err != nil {
+		return Detectable{}, Gate{}, err
+	}
+	return detectable(gt, x, y, alpha), gt, nil
+}

@@ -79,15 +79,36 @@ func formatP(r Row) string {
 	return fmt.Sprintf("p=%.3f", r.P)
 }
 
+// formatDetect renders the row's detectable change ("≥7.9%"), or "n/a"
+// when a side has no values.
+func formatDetect(r Row) string {
+	if len(r.Base.Values) == 0 || len(r.New.Values) == 0 {
+		return "n/a"
+	}
+	return r.Detect.Short(r.Gate)
+}
+
+// rowNote joins the row's note and its environment.
+func rowNote(r Row) string {
+	switch {
+	case r.Env == "":
+		return r.Note
+	case r.Note == "":
+		return r.Env
+	}
+	return r.Env + "; " + r.Note
+}
+
 func formatN(r Row) string {
 	return fmt.Sprintf("n=%d+%d", len(r.Base.Values), len(r.New.Values))
 }
 
 // Summary returns a one-line verdict: "FAIL: 12 checks, 2 regressions,
-// 1 missing" or "ok: 12 checks, 1 improvement, 2 regressions not failing
-// (too few repeats)".
+// 1 missing", "INCONCLUSIVE: 12 checks, 2 inconclusive (load generator
+// starved)" (when the only failures are inconclusive) or "ok: 12 checks,
+// 1 improvement, 2 regressions not failing (too few repeats)".
 func (c *Comparison) Summary() string {
-	var failing, soft, miss, low int
+	var failing, soft, miss, low, inconc int
 	for _, r := range c.Rows {
 		switch {
 		case r.Status == StatusRegression && r.Pass:
@@ -96,6 +117,8 @@ func (c *Comparison) Summary() string {
 			failing++
 		case r.Status == StatusMissing && !r.Pass:
 			miss++
+		case r.Status == StatusInconclusive:
+			inconc++
 		}
 		if r.LowConfidence {
 			low++
@@ -108,6 +131,9 @@ func (c *Comparison) Summary() string {
 	if miss > 0 {
 		parts = append(parts, fmt.Sprintf("%d missing", miss))
 	}
+	if inconc > 0 {
+		parts = append(parts, fmt.Sprintf("%d inconclusive (load generator starved)", inconc))
+	}
 	if imp := c.Count(StatusImprovement); imp > 0 {
 		parts = append(parts, plural(imp, "improvement"))
 	}
@@ -118,7 +144,10 @@ func (c *Comparison) Summary() string {
 		parts = append(parts, fmt.Sprintf("%d low confidence", low))
 	}
 	head := "ok"
-	if c.Failed() {
+	switch {
+	case c.InconclusiveOnly():
+		head = "INCONCLUSIVE"
+	case c.Failed():
 		head = "FAIL"
 	}
 	s := fmt.Sprintf("%s: %s", head, plural(len(c.Rows), "check"))
@@ -126,6 +155,23 @@ func (c *Comparison) Summary() string {
 		s += ", " + strings.Join(parts, ", ")
 	}
 	return s
+}
+
+// InconclusiveOnly reports whether the comparison fails and every row that
+// fails is inconclusive: no regression, no missing cell, only a new run
+// whose load generator was starved.
+func (c *Comparison) InconclusiveOnly() bool {
+	failed := false
+	for _, r := range c.Rows {
+		if r.Pass {
+			continue
+		}
+		if r.Status != StatusInconclusive {
+			return false
+		}
+		failed = true
+	}
+	return failed
 }
 
 // Change describes the row's numbers in one phrase: "12.3ms → 15.1ms
@@ -147,27 +193,32 @@ func plural(n int, word string) string {
 
 // WriteText prints the comparison as a benchstat-like aligned table:
 //
-//	cell         gate      base           new            delta   95% CI            p        n        verdict
-//	pool.size=4  p99=+10%  12.3ms ±3%     15.1ms ±2%     +22.8%  [+18.1%, +27.0%]  p=0.008  n=5+5    REGRESSION
+//	cell         gate      base        new         delta   95% CI            p        n      detects  verdict
+//	pool.size=4  p99=+10%  12.3ms ±3%  15.1ms ±2%  +22.8%  [+18.1%, +27.0%]  p=0.008  n=5+5  ≥7.9%    REGRESSION
 //
-// then the warnings and notes, and the summary line.
+// ("detects" is the smallest change the row could detect at 80 % power,
+// see [Detectable]), then the stated power of each gate ([Comparison.Power]),
+// the warnings and notes, and the summary line.
 func WriteText(w io.Writer, c *Comparison) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tgate\tbase\tnew\tdelta\t95% CI\tp\tn\tverdict")
+	fmt.Fprintln(tw, "cell\tgate\tbase\tnew\tdelta\t95% CI\tp\tn\tdetects\tverdict")
 	for _, r := range c.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cell, r.Gate, formatSample(r.Gate, r.Base),
-			formatSample(r.Gate, r.New), formatDelta(r), formatCI(r), formatP(r), formatN(r), r.Verdict())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cell, r.Gate, formatSample(r.Gate, r.Base),
+			formatSample(r.Gate, r.New), formatDelta(r), formatCI(r), formatP(r), formatN(r), formatDetect(r), r.Verdict())
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("gates: writing comparison: %w", err)
 	}
 	var b strings.Builder
+	for _, p := range c.Power() {
+		fmt.Fprintf(&b, "power: %s\n", p)
+	}
 	for _, wn := range c.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)
 	}
 	for _, r := range c.Rows {
-		if r.Note != "" {
-			fmt.Fprintf(&b, "note: %s %s: %s\n", r.Cell, r.Gate, r.Note)
+		if n := rowNote(r); n != "" {
+			fmt.Fprintf(&b, "note: %s %s: %s\n", r.Cell, r.Gate, n)
 		}
 	}
 	fmt.Fprintf(&b, "%s\n", c.Summary())
@@ -188,7 +239,10 @@ func mdEscape(s string) string {
 func WriteMarkdown(w io.Writer, c *Comparison) error {
 	var b strings.Builder
 	icon := "✅"
-	if c.Failed() {
+	switch {
+	case c.InconclusiveOnly():
+		icon = "⚠️"
+	case c.Failed():
 		icon = "❌"
 	}
 	fmt.Fprintf(&b, "### %s grpcbench compare: %s\n\n", icon, mdEscape(c.Summary()))
@@ -202,26 +256,29 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 		gs = append(gs, "`"+g.Text+"`")
 	}
 	fmt.Fprintf(&b, "%s.\n\n", strings.Join(gs, ", "))
-	b.WriteString("| cell | gate | base | new | delta | 95% CI | p | n | verdict |\n")
-	b.WriteString("|---|---|--:|--:|--:|---|--:|--:|---|\n")
+	b.WriteString("| cell | gate | base | new | delta | 95% CI | p | n | detects | verdict |\n")
+	b.WriteString("|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
 	for _, r := range c.Rows {
 		verdict := mdEscape(r.Verdict())
 		if !r.Pass {
 			verdict = "**" + verdict + "**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(r.Cell), mdEscape(r.Gate.Text),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(r.Cell), mdEscape(r.Gate.Text),
 			mdEscape(formatSample(r.Gate, r.Base)), mdEscape(formatSample(r.Gate, r.New)), mdEscape(formatDelta(r)),
-			mdEscape(formatCI(r)), formatP(r), formatN(r), verdict)
+			mdEscape(formatCI(r)), formatP(r), formatN(r), mdEscape(formatDetect(r)), verdict)
 	}
-	if len(c.Warnings) > 0 || hasNotes(c) {
+	if len(c.Warnings) > 0 || hasNotes(c) || len(c.Power()) > 0 {
 		b.WriteString("\n")
+	}
+	for _, p := range c.Power() {
+		fmt.Fprintf(&b, "- power: %s\n", mdEscape(p))
 	}
 	for _, wn := range c.Warnings {
 		fmt.Fprintf(&b, "- ⚠️ %s\n", mdEscape(wn))
 	}
 	for _, r := range c.Rows {
-		if r.Note != "" {
-			fmt.Fprintf(&b, "- %s %s: %s\n", mdEscape(r.Cell), mdEscape(r.Gate.Text), mdEscape(r.Note))
+		if n := rowNote(r); n != "" {
+			fmt.Fprintf(&b, "- %s %s: %s\n", mdEscape(r.Cell), mdEscape(r.Gate.Text), mdEscape(n))
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -232,7 +289,7 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 
 func hasNotes(c *Comparison) bool {
 	for _, r := range c.Rows {
-		if r.Note != "" {
+		if rowNote(r) != "" {
 			return true
 		}
 	}
@@ -326,21 +383,30 @@ func junitRow(r Row) junitCase {
 	detail := fmt.Sprintf("cell %s gate %s: base %s, new %s, delta %s, 95%% CI %s, %s, %s, verdict %s",
 		r.Cell, r.Gate, formatSample(r.Gate, r.Base), formatSample(r.Gate, r.New), formatDelta(r), formatCI(r),
 		formatP(r), formatN(r), r.Verdict())
-	if r.Note != "" {
-		detail += "; " + r.Note
+	if len(r.Base.Values) > 0 && len(r.New.Values) > 0 {
+		detail += "; " + r.Detect.Sentence(r.Gate)
+	}
+	if n := rowNote(r); n != "" {
+		detail += "; " + n
 	}
 	tc := junitCase{Name: r.Gate.Text, Classname: "grpcbench.compare." + r.Cell, Time: "0", SystemOut: detail}
 	switch {
 	case !r.Pass:
 		typ := "regression"
 		msg := fmt.Sprintf("%s %s: %s (gate %s)", r.Gate.metric.Name, r.Verdict(), r.Change(), r.Gate)
-		if r.Status == StatusMissing {
+		switch r.Status {
+		case StatusMissing:
 			typ = "missing"
 			msg = "missing: " + r.Note
+		case StatusInconclusive:
+			typ = "inconclusive"
+			msg = fmt.Sprintf("%s inconclusive: %s (gate %s); %s", r.Gate.metric.Name, r.Change(), r.Gate, r.Env)
 		}
 		tc.Failure = &junitFailure{Message: msg, Type: typ, Text: detail}
 	case r.Status == StatusMissing:
 		tc.Skipped = &junitSkipped{Message: "missing (allowed): " + r.Note}
+	case r.Status == StatusInconclusive:
+		tc.Skipped = &junitSkipped{Message: "inconclusive (allowed): " + r.Env}
 	}
 	return tc
 }

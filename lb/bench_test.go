@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/metadata"
+
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/proto/userpb"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 )
 
 // BenchmarkUnaryByPolicy measures one GetUser call through a ClientConn
@@ -30,43 +30,32 @@ func BenchmarkUnaryByPolicy(b *testing.B) {
 		{"least_request", lb.Config{Policy: lb.LeastRequest}, nil},
 		{"ring_hash", lb.Config{Policy: lb.RingHash, HashHeader: "x-user-key"}, []string{"x-user-key", "user-42"}},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 3, Seed: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cl.Stop()
-			r := lb.NewStaticResolver(cl.Addrs()...)
-			opts, err := bc.cfg.DialOptions()
-			if err != nil {
-				b.Fatal(err)
-			}
-			cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cc.Close()
-			c := userpb.NewUserServiceClient(cc)
-			callCtx := context.Background()
-			if bc.md != nil {
-				callCtx = metadata.AppendToOutgoingContext(callCtx, bc.md...)
-			}
-			req := &userpb.GetUserRequest{UserId: "1"}
-			for range 300 { // connect every backend before timing
-				if _, err := c.GetUser(callCtx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := c.GetUser(callCtx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(bc.name, func(b *testing.B) { benchGetUser(b, bc.cfg, bc.md...) })
+	}
+}
+
+// benchGetUser times GetUser calls (with metadata md) through a ClientConn
+// balancing with cfg over 3 local fake backends, after 300 calls that
+// connect every backend.
+func benchGetUser(b *testing.B, cfg lb.Config, md ...string) {
+	cl := startCluster(b, fakeserver.Config{})
+	c := dial(b, cfg, lb.NewStaticResolver(cl.Addrs()...))
+	ctx := context.Background()
+	if md != nil {
+		ctx = metadata.AppendToOutgoingContext(ctx, md...)
+	}
+	req := &userpb.GetUserRequest{UserId: "1"}
+	for range 300 {
+		if _, err := c.GetUser(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.GetUser(ctx, req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -84,26 +73,10 @@ func BenchmarkServiceConfig(b *testing.B) {
 
 // BenchmarkSetAddrs measures pushing a 3-address set to 4 ClientConns.
 func BenchmarkSetAddrs(b *testing.B) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 3, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
-	addrs := cl.Addrs()
+	addrs := startCluster(b, fakeserver.Config{}).Addrs()
 	r := lb.NewStaticResolver(addrs...)
-	opts, err := lb.Config{}.DialOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
 	for range 4 {
-		cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cc.Close()
-		cc.Connect()
+		dialConn(b, lb.Config{}, r).Connect()
 	}
 	sets := [][]string{addrs, addrs[:2]}
 	b.ReportAllocs()

@@ -29,39 +29,39 @@ const (
 	// RingHash maps a hash of a request header onto a consistent-hash ring,
 	// so one key stays on one backend, gRFC A42/A76.
 	RingHash Policy = "ring_hash"
-	// GRPCLB is grpc-go's legacy look-aside policy. Validate rejects it; see
-	// ErrGRPCLB.
+	// GRPCLB is grpc-go's legacy look-aside policy. Validate rejects it
+	// (see the package doc).
 	GRPCLB Policy = "grpclb"
 )
 
 // DefaultPolicy is the policy of a Config that names none.
 const DefaultPolicy = RoundRobin
 
-// Policies lists the policies Validate accepts, in a fixed order.
-var Policies = []Policy{PickFirst, RoundRobin, WeightedRoundRobin, LeastRequest, RingHash}
+// policies lists the policies Validate accepts, in a fixed order.
+var policies = []Policy{PickFirst, RoundRobin, WeightedRoundRobin, LeastRequest, RingHash}
 
 // Limits and defaults that grpc-go applies; Validate rejects values it would
 // silently change.
 const (
-	// DefaultChoiceCount is least_request's sample size when none is set.
-	DefaultChoiceCount = 2
-	// MaxChoiceCount is the largest sample size grpc-go honours (it lowers
+	// defaultChoiceCount is least_request's sample size when none is set.
+	defaultChoiceCount = 2
+	// maxChoiceCount is the largest sample size grpc-go honours (it lowers
 	// larger values to 10).
-	MaxChoiceCount = 10
-	// DefaultMinRingSize and DefaultMaxRingSize are ring_hash's ring size
+	maxChoiceCount = 10
+	// defaultMinRingSize and defaultMaxRingSize are ring_hash's ring size
 	// bounds when none are set.
-	DefaultMinRingSize = 1024
-	DefaultMaxRingSize = 4096
-	// MaxRingSize is the largest ring size grpc-go accepts. Sizes above
+	defaultMinRingSize = 1024
+	defaultMaxRingSize = 4096
+	// ringSizeLimit is the largest ring size grpc-go accepts. Sizes above
 	// 4096 are further capped by grpc-go unless GRPC_RING_HASH_CAP raises it.
-	MaxRingSize = 8 << 20
-	// MinWeightUpdatePeriod is the smallest WRR weight update period
+	ringSizeLimit = 8 << 20
+	// minWeightUpdatePeriod is the smallest WRR weight update period
 	// grpc-go honours.
-	MinWeightUpdatePeriod = 100 * time.Millisecond
+	minWeightUpdatePeriod = 100 * time.Millisecond
 )
 
-// ErrGRPCLB explains why the grpclb policy is not offered.
-var ErrGRPCLB = errors.New("grpclb is not supported: it is gRPC's deprecated legacy look-aside " +
+// errGRPCLB explains why the grpclb policy is not offered.
+var errGRPCLB = errors.New("grpclb is not supported: it is gRPC's deprecated legacy look-aside " +
 	"balancing protocol, which needs a separate grpc.lb.v1.LoadBalancer balancer service " +
 	"(the fake server serves none) and has been replaced by xDS; " +
 	"use round_robin, weighted_round_robin, least_request or ring_hash")
@@ -144,13 +144,13 @@ func (c Config) Validate() error {
 	switch p {
 	case PickFirst, RoundRobin, WeightedRoundRobin, LeastRequest, RingHash:
 	case GRPCLB:
-		add("policy", "%v", ErrGRPCLB)
+		add("policy", "%v", errGRPCLB)
 	default:
 		add("policy", "unknown policy %q (want one of %s)", string(c.Policy), policyList())
 	}
 
-	if p == LeastRequest && c.ChoiceCount != 0 && (c.ChoiceCount < 2 || c.ChoiceCount > MaxChoiceCount) {
-		add("choice_count", "must be between 2 and %d, got %d", MaxChoiceCount, c.ChoiceCount)
+	if p == LeastRequest && c.ChoiceCount != 0 && (c.ChoiceCount < 2 || c.ChoiceCount > maxChoiceCount) {
+		add("choice_count", "must be between 2 and %d, got %d", maxChoiceCount, c.ChoiceCount)
 	}
 
 	if p == RingHash {
@@ -194,20 +194,20 @@ func (c Config) validateRingHash() []error {
 	if v, ok := os.LookupEnv(ringHashKeyEnv); ok && strings.EqualFold(v, "false") {
 		add("hash_header", "is ignored by grpc-go because %s=false is set in the environment", ringHashKeyEnv)
 	}
-	if c.MinRingSize > MaxRingSize {
-		add("min_ring_size", "must be at most %d, got %d", MaxRingSize, c.MinRingSize)
+	if c.MinRingSize > ringSizeLimit {
+		add("min_ring_size", "must be at most %d, got %d", ringSizeLimit, c.MinRingSize)
 	}
-	if c.MaxRingSize > MaxRingSize {
-		add("max_ring_size", "must be at most %d, got %d", MaxRingSize, c.MaxRingSize)
+	if c.MaxRingSize > ringSizeLimit {
+		add("max_ring_size", "must be at most %d, got %d", ringSizeLimit, c.MaxRingSize)
 	}
 	lo, hi := c.MinRingSize, c.MaxRingSize
 	if lo == 0 {
-		lo = DefaultMinRingSize
+		lo = defaultMinRingSize
 	}
 	if hi == 0 {
-		hi = DefaultMaxRingSize
+		hi = defaultMaxRingSize
 	}
-	if lo > hi && c.MinRingSize <= MaxRingSize && c.MaxRingSize <= MaxRingSize {
+	if lo > hi && c.MinRingSize <= ringSizeLimit && c.MaxRingSize <= ringSizeLimit {
 		add("min_ring_size", "%d is greater than max_ring_size %d", lo, hi)
 	}
 	return errs
@@ -221,8 +221,8 @@ func (c Config) validateWRR() []error {
 	if d := c.BlackoutPeriod; d != nil && *d < 0 {
 		add("blackout_period", "must not be negative, got %v", *d)
 	}
-	if d := c.WeightUpdatePeriod; d != nil && *d < MinWeightUpdatePeriod {
-		add("weight_update_period", "must be at least %v (grpc-go raises smaller values), got %v", MinWeightUpdatePeriod, *d)
+	if d := c.WeightUpdatePeriod; d != nil && *d < minWeightUpdatePeriod {
+		add("weight_update_period", "must be at least %v (grpc-go raises smaller values), got %v", minWeightUpdatePeriod, *d)
 	}
 	if d := c.WeightExpirationPeriod; d != nil && *d <= 0 {
 		add("weight_expiration_period", "must be positive, got %v", *d)
@@ -242,8 +242,8 @@ func (c Config) validateWRR() []error {
 }
 
 func policyList() string {
-	s := make([]string, len(Policies))
-	for i, p := range Policies {
+	s := make([]string, len(policies))
+	for i, p := range policies {
 		s[i] = string(p)
 	}
 	return strings.Join(s, ", ")

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/lb"
 )
@@ -67,34 +68,7 @@ func TestValidate(t *testing.T) {
 			want: []string{"health_check: has no effect under pick_first"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %d errors", len(tt.want))
-			}
-			var got []string
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var fe *field.Error
-				if !errors.As(e, &fe) {
-					t.Errorf("error %v is not a *field.Error", e)
-				}
-				got = append(got, e.Error())
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Validate() gave %d errors %q, want %d %q", len(got), got, len(tt.want), tt.want)
-			}
-			for i, w := range tt.want {
-				if !strings.HasPrefix(got[i], w) {
-					t.Errorf("error %d = %q, want prefix %q", i, got[i], w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.cfg.Validate(), tt.want...) })
 	}
 }
 
@@ -262,7 +236,7 @@ func TestDialOptions(t *testing.T) {
 		t.Errorf("got %d options, want 1 (the service config)", len(opts))
 	}
 	r := lb.NewStaticResolver("127.0.0.1:1")
-	cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
+	cc, err := grpc.NewClient(r.Target(), append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()), r.DialOption())...)
 	if err != nil {
 		t.Fatalf("grpc.NewClient rejects the options: %v", err)
 	}

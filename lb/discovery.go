@@ -31,7 +31,7 @@ type Source interface {
 
 // Static returns a Source that delivers addrs once and then closes its
 // channel.
-func Static(addrs ...string) Source { return staticSource(slices.Clone(addrs)) }
+func newStaticSource(addrs ...string) Source { return staticSource(slices.Clone(addrs)) }
 
 type staticSource []string
 
@@ -49,22 +49,22 @@ func (s staticSource) Watch(context.Context) (<-chan Update, error) {
 	return ch, nil
 }
 
-// DefaultPollInterval is the File source's poll interval when none is
+// defaultPollInterval is the File source's poll interval when none is
 // given: a change is seen within it (reading a short file four times a
 // second costs next to nothing).
-const DefaultPollInterval = 250 * time.Millisecond
+const defaultPollInterval = 250 * time.Millisecond
 
 // File returns a Source that reads path, one "host:port" per line (see
-// ParseAddrList), and watches it by reading it again every pollInterval
-// (0: DefaultPollInterval): polling works on every file system, and a
+// parseAddrList), and watches it by reading it again every pollInterval
+// (0: defaultPollInterval): polling works on every file system, and a
 // change is delivered within one interval.
 // A change in content delivers the new set; a file that disappears, cannot
 // be read, fails to parse or lists no address delivers an Update with Err
 // and keeps the previous set. Write the file atomically (write a temporary
 // file, then rename) so a poll never sees it half written.
-func File(path string, pollInterval time.Duration) Source {
+func newFileSource(path string, pollInterval time.Duration) Source {
 	if pollInterval <= 0 {
-		pollInterval = DefaultPollInterval
+		pollInterval = defaultPollInterval
 	}
 	return &fileSource{path: path, every: pollInterval}
 }
@@ -92,7 +92,7 @@ func (f *fileSource) read() ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("lb: address file: %w", err)
 	}
-	addrs, err := ParseAddrList(f.path, data)
+	addrs, err := parseAddrList(f.path, data)
 	if err != nil {
 		return data, nil, err
 	}
@@ -138,11 +138,11 @@ func (f *fileSource) poll(ctx context.Context, ch chan<- Update, last []byte) {
 	}
 }
 
-// ParseAddrList parses an address list: one "host:port" per line; blank
+// parseAddrList parses an address list: one "host:port" per line; blank
 // lines and lines starting with '#' are skipped, as is a '#' comment after
 // an address; surrounding spaces are trimmed. Every bad or repeated address
 // is reported as "name:line: message", joined.
-func ParseAddrList(name string, data []byte) ([]string, error) {
+func parseAddrList(name string, data []byte) ([]string, error) {
 	var addrs []string
 	var errs []error
 	seen := make(map[string]int)
@@ -159,7 +159,7 @@ func ParseAddrList(name string, data []byte) ([]string, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: %q: one address per line", name, n, line))
 			continue
 		}
-		if err := ValidateAddr(line); err != nil {
+		if err := validateAddr(line); err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n, err))
 			continue
 		}

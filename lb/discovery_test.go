@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/lb"
 )
 
@@ -156,6 +157,22 @@ func nextUpdate(t *testing.T, ch <-chan lb.Update) lb.Update {
 	return lb.Update{}
 }
 
+// expectUpdate reads the next update of step i: the address set want, or an
+// error containing wantErr when that is not empty.
+func expectUpdate(t *testing.T, ch <-chan lb.Update, i int, want []string, wantErr string) {
+	t.Helper()
+	u := nextUpdate(t, ch)
+	if wantErr != "" {
+		if u.Err == nil || !strings.Contains(u.Err.Error(), wantErr) {
+			t.Fatalf("step %d: update %+v, want error %q", i, u, wantErr)
+		}
+		return
+	}
+	if u.Err != nil || !slices.Equal(u.Addrs, want) {
+		t.Fatalf("step %d: update %+v, want %q", i, u, want)
+	}
+}
+
 func TestFileSource(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "backends.txt")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -189,16 +206,7 @@ func TestFileSource(t *testing.T) {
 		if s.write != "" {
 			writeAtomic(t, path, s.write)
 		}
-		u := nextUpdate(t, ch)
-		if s.wantErr != "" {
-			if u.Err == nil || !strings.Contains(u.Err.Error(), s.wantErr) {
-				t.Fatalf("step %d: update %+v, want error %q", i, u, s.wantErr)
-			}
-			continue
-		}
-		if u.Err != nil || !slices.Equal(u.Addrs, s.want) {
-			t.Fatalf("step %d: update %+v, want %q", i, u, s.want)
-		}
+		expectUpdate(t, ch, i, s.want, s.wantErr)
 	}
 	// Unchanged content sends nothing.
 	select {
@@ -238,13 +246,7 @@ func TestBind(t *testing.T) {
 		t.Fatalf("a bad file changed Addrs() to %q", got)
 	}
 	writeAtomic(t, path, "127.0.0.1:2\n")
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(r.Addrs(), []string{"127.0.0.1:2"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Addrs() = %q after the file changed", r.Addrs())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "Addrs() to follow the file", func() bool { return slices.Equal(r.Addrs(), []string{"127.0.0.1:2"}) })
 	cancel()
 	if err := b.Wait(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait() = %v, want context.Canceled", err)

@@ -26,10 +26,10 @@ const (
 
 // Bounds of DiscoveryConfig.PollInterval.
 const (
-	MinPollInterval = 10 * time.Millisecond
-	MaxPollInterval = time.Hour
-	// MaxEtcdDialTimeout bounds EtcdConfig.DialTimeout.
-	MaxEtcdDialTimeout = time.Minute
+	minPollInterval = 10 * time.Millisecond
+	maxPollInterval = time.Hour
+	// maxEtcdDialTimeout bounds EtcdConfig.DialTimeout.
+	maxEtcdDialTimeout = time.Minute
 )
 
 // DiscoveryConfig chooses where a client learns its backends from while it
@@ -42,7 +42,7 @@ type DiscoveryConfig struct {
 	// Etcd locates the etcd source (required with it).
 	Etcd *EtcdConfig `yaml:"etcd"`
 	// PollInterval is how often the file source reads its file (default
-	// DefaultPollInterval); only with source: file, since etcd is watched.
+	// 250ms, at least 10ms); only with source: file, since etcd is watched.
 	PollInterval *time.Duration `yaml:"poll_interval"`
 }
 
@@ -85,8 +85,8 @@ func (c DiscoveryConfig) Validate() error {
 		switch {
 		case src != SourceFile:
 			add("poll_interval", "is used only with source: file (etcd is watched, static never changes)")
-		case *d < MinPollInterval || *d > MaxPollInterval:
-			add("poll_interval", "must be between %v and %v, got %v", MinPollInterval, MaxPollInterval, *d)
+		case *d < minPollInterval || *d > maxPollInterval:
+			add("poll_interval", "must be between %v and %v, got %v", minPollInterval, maxPollInterval, *d)
 		}
 	}
 	return errors.Join(errs...)
@@ -112,8 +112,8 @@ func (c EtcdConfig) Validate() error {
 	case strings.HasSuffix(p, "/"):
 		add("prefix", "%q: leave out the trailing / (keys are prefix/host:port)", p)
 	}
-	if d := c.DialTimeout; d != nil && (*d <= 0 || *d > MaxEtcdDialTimeout) {
-		add("dial_timeout", "must be positive and at most %v, got %v", MaxEtcdDialTimeout, *d)
+	if d := c.DialTimeout; d != nil && (*d <= 0 || *d > maxEtcdDialTimeout) {
+		add("dial_timeout", "must be positive and at most %v, got %v", maxEtcdDialTimeout, *d)
 	}
 	return errors.Join(errs...)
 }
@@ -138,7 +138,7 @@ func validateEtcdEndpoint(e string) error {
 		}
 		hostport = u.Host
 	}
-	return ValidateAddr(hostport)
+	return validateAddr(hostport)
 }
 
 // NewSource returns the Source c describes. static is the address list of
@@ -152,26 +152,27 @@ func (c DiscoveryConfig) NewSource(static []string) (Source, error) {
 	}
 	switch c.EffectiveSource() {
 	case SourceFile:
-		return File(c.File, durOr(c.PollInterval, DefaultPollInterval)), nil
+		return newFileSource(c.File, durOr(c.PollInterval, defaultPollInterval)), nil
 	case SourceEtcd:
-		return Etcd(*c.Etcd), nil
+		return newEtcdSource(*c.Etcd), nil
 	}
-	return Static(static...), nil
+	return newStaticSource(static...), nil
 }
 
 // NewPublisher returns the Publisher that writes where c's source reads: a
-// FilePublisher, a connected EtcdPublisher (an unreachable etcd fails here,
-// wrapping ErrUnreachable), or, for the static source, one that does
-// nothing. Close it when done.
+// file publisher (each list written atomically), a connected etcd publisher
+// (one transaction per change, in the format of etcd's naming/endpoints
+// manager; an unreachable etcd fails here, wrapping ErrUnreachable), or,
+// for the static source, one that does nothing. Close it when done.
 func (c DiscoveryConfig) NewPublisher(ctx context.Context) (Publisher, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("lb: invalid discovery config: %w", err)
 	}
 	switch c.EffectiveSource() {
 	case SourceFile:
-		return FilePublisher{Path: c.File}, nil
+		return filePublisher{Path: c.File}, nil
 	case SourceEtcd:
-		return NewEtcdPublisher(ctx, *c.Etcd)
+		return newEtcdPublisher(ctx, *c.Etcd)
 	}
 	return nopPublisher{}, nil
 }

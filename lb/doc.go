@@ -24,14 +24,14 @@
 //
 // # Live discovery
 //
-// A Source (Static, File, Etcd) watches a membership list; Bind copies its
-// updates into a Resolver, applying the first set before it returns. File
-// polls an address file (DefaultPollInterval, 250ms); Etcd lists the keys
-// under a prefix and follows etcd's watch, so a put or delete reaches the
-// Resolver within milliseconds. A Publisher writes where a Source reads
-// (PublishFile, atomically; EtcdPublisher, one transaction per change, in
-// the format of etcd's naming/endpoints manager). DiscoveryConfig
-// (client.discovery in a scenario) builds the pair:
+// A Source (static, file or etcd) watches a membership list; Bind copies
+// its updates into a Resolver, applying the first set before it returns.
+// The file source polls an address file (every 250ms by default); the etcd
+// source lists the keys under a prefix and follows etcd's watch, so a put
+// or delete reaches the Resolver within milliseconds. A Publisher writes
+// where a Source reads (a file, atomically; etcd, one transaction per
+// change, in the format of etcd's naming/endpoints manager).
+// DiscoveryConfig (client.discovery in a scenario) builds the pair:
 //
 //	pub, err := dc.NewPublisher(ctx)         // etcd: connect check
 //	err = pub.Publish(ctx, addrs)            // the membership now
@@ -45,11 +45,11 @@
 //
 // # Outlier ejection
 //
-// Config.OutlierDetection runs the chosen policy as the child of
-// OutlierDetectionName, grpcbench's implementation of gRFC A50 (grpc-go's
-// own is internal to its xds package and reports no per-endpoint events).
-// The balancer wraps every SubConn the child creates and every picker it
-// produces. Each finished call adds one to its endpoint's success or
+// Config.OutlierDetection runs the chosen policy as the child of the
+// grpcbench_outlier_detection balancer, grpcbench's implementation of gRFC
+// A50 (grpc-go's own is internal to its xds package and reports no
+// per-endpoint events). The balancer wraps every SubConn the child creates
+// and every picker it produces. Each finished call adds one to its endpoint's success or
 // failure count — one atomic add on a packed 64-bit word, no lock, no
 // allocation. Every Interval a sweep swaps the counts to zero and judges
 // them:

@@ -21,9 +21,9 @@ import (
 // errors.Is.
 var ErrUnreachable = errors.New("not reachable")
 
-// DefaultEtcdDialTimeout is how long an etcd source or publisher waits for
+// defaultEtcdDialTimeout is how long an etcd source or publisher waits for
 // etcd's first answer when EtcdConfig.DialTimeout is not set.
-const DefaultEtcdDialTimeout = 5 * time.Second
+const defaultEtcdDialTimeout = 5 * time.Second
 
 // etcdRetry is the pause before an etcd source lists its prefix again after
 // its watch ended (compaction, lost leader) or a list failed.
@@ -46,7 +46,7 @@ type EtcdConfig struct {
 	DialTimeout *time.Duration `yaml:"dial_timeout"`
 }
 
-func (c EtcdConfig) dialTimeout() time.Duration { return durOr(c.DialTimeout, DefaultEtcdDialTimeout) }
+func (c EtcdConfig) dialTimeout() time.Duration { return durOr(c.DialTimeout, defaultEtcdDialTimeout) }
 
 // newClient creates an etcd client (which does not connect yet) that logs
 // nothing: a library does not write to stderr.
@@ -78,7 +78,7 @@ func (c EtcdConfig) list(ctx context.Context, cli *clientv3.Client) (map[string]
 	set := make(map[string]string, len(resp.Kvs))
 	var bad []error
 	for _, kv := range resp.Kvs {
-		addr, err := ParseEtcdEndpoint(kv.Value)
+		addr, err := parseEtcdEndpoint(kv.Value)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("lb: etcd key %q: %w", kv.Key, err))
 			continue
@@ -88,11 +88,11 @@ func (c EtcdConfig) list(ctx context.Context, cli *clientv3.Client) (map[string]
 	return set, resp.Header.Revision, bad, nil
 }
 
-// ParseEtcdEndpoint reads one endpoint value: the JSON the naming/endpoints
+// parseEtcdEndpoint reads one endpoint value: the JSON the naming/endpoints
 // manager writes ({"Op":0,"Addr":"127.0.0.1:50051","Metadata":null}; only
 // Addr is used) or, for hand-written keys, a bare "host:port". The value
-// must be UTF-8 and the address valid (see ValidateAddr).
-func ParseEtcdEndpoint(value []byte) (string, error) {
+// must be UTF-8 and the address valid (see validateAddr).
+func parseEtcdEndpoint(value []byte) (string, error) {
 	if !utf8.Valid(value) {
 		return "", errors.New("not an endpoint: not valid UTF-8")
 	}
@@ -105,7 +105,7 @@ func ParseEtcdEndpoint(value []byte) (string, error) {
 		}
 		addr = e.Addr
 	}
-	if err := ValidateAddr(addr); err != nil {
+	if err := validateAddr(addr); err != nil {
 		return "", err
 	}
 	return addr, nil
@@ -135,7 +135,7 @@ func addrsOf(set map[string]string) []string {
 // again every 0.5 s until it succeeds, reporting each failure. While etcd
 // does not answer, its client keeps reconnecting and the last set stays in
 // force. The etcd client is closed when ctx ends.
-func Etcd(cfg EtcdConfig) Source { return &etcdSource{cfg: cfg} }
+func newEtcdSource(cfg EtcdConfig) Source { return &etcdSource{cfg: cfg} }
 
 type etcdSource struct{ cfg EtcdConfig }
 
@@ -220,7 +220,7 @@ func (w *etcdWatch) follow(ctx context.Context, rev int64) {
 				delete(w.set, key)
 				continue
 			}
-			addr, err := ParseEtcdEndpoint(ev.Kv.Value)
+			addr, err := parseEtcdEndpoint(ev.Kv.Value)
 			if err != nil {
 				delete(w.set, key)
 				if !w.send(ctx, Update{Err: fmt.Errorf("lb: etcd key %q: %w", key, err)}) {
@@ -271,20 +271,20 @@ func (w *etcdWatch) pause(ctx context.Context) bool {
 	}
 }
 
-// EtcdPublisher writes a membership list under a prefix in the
+// etcdPublisher writes a membership list under a prefix in the
 // naming/endpoints manager's format, one key per address
 // (Prefix/host:port), so an Etcd source or etcd's own gRPC resolver sees
 // it. Its methods are safe for concurrent use.
-type EtcdPublisher struct {
+type etcdPublisher struct {
 	cfg EtcdConfig
 	cli *clientv3.Client
 	mgr endpoints.Manager
 }
 
-// NewEtcdPublisher connects to etcd and checks it answers within
+// newEtcdPublisher connects to etcd and checks it answers within
 // cfg.DialTimeout (else the error wraps ErrUnreachable). Close it when
 // done.
-func NewEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, error) {
+func newEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*etcdPublisher, error) {
 	cli, err := cfg.newClient()
 	if err != nil {
 		return nil, err
@@ -298,14 +298,14 @@ func NewEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, erro
 		_ = cli.Close()
 		return nil, fmt.Errorf("lb: etcd endpoints manager: %w", err)
 	}
-	return &EtcdPublisher{cfg: cfg, cli: cli, mgr: mgr}, nil
+	return &etcdPublisher{cfg: cfg, cli: cli, mgr: mgr}, nil
 }
 
 // Publish makes the keys under the prefix list exactly addrs: it adds the
 // missing ones and deletes the others (any key under the prefix whose
 // address is not in addrs) in one transaction, so a watcher sees the whole
 // change at one revision.
-func (p *EtcdPublisher) Publish(ctx context.Context, addrs []string) error {
+func (p *etcdPublisher) Publish(ctx context.Context, addrs []string) error {
 	if err := validateAddrs(addrs); err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (p *EtcdPublisher) Publish(ctx context.Context, addrs []string) error {
 	}
 	cur := map[string]string{} // every key under the prefix → its address, "" if none
 	for _, kv := range resp.Kvs {
-		cur[string(kv.Key)], _ = ParseEtcdEndpoint(kv.Value)
+		cur[string(kv.Key)], _ = parseEtcdEndpoint(kv.Value)
 	}
 	want := map[string]bool{}
 	var ups []*endpoints.UpdateWithOpts
@@ -343,4 +343,4 @@ func (p *EtcdPublisher) Publish(ctx context.Context, addrs []string) error {
 }
 
 // Close closes the etcd client.
-func (p *EtcdPublisher) Close() error { return p.cli.Close() }
+func (p *etcdPublisher) Close() error { return p.cli.Close() }

@@ -1,17 +1,11 @@
 package lb_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
-	"os/exec"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,96 +13,12 @@ import (
 	"go.etcd.io/etcd/client/v3/naming/endpoints"
 	"go.uber.org/zap"
 
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/lb"
 )
 
-// lockedBuffer collects a child process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// freePort returns a loopback port that was free a moment ago. etcd needs
-// its ports on the command line, so it cannot listen on :0 itself.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startEtcd runs a real single-member etcd on loopback ports with its data
-// in a temporary directory, waits (at most 20 s) until it answers, and
-// stops it at the end of the test. It returns its client URL.
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Fatalf("etcd is not installed: install the Debian package etcd-server " +
-			"(apt-get install etcd-server; scripts/install-tools.sh does it)")
-	}
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	var out lockedBuffer
-	cmd := exec.Command(bin, "--name", "grpcbench-test", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "grpcbench-test="+peer, "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting etcd: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, err := cli.Get(ctx, "probe")
-		cancel()
-		if err == nil {
-			return client
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("etcd exited (%v) before answering:\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not answer within 20s (%v):\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// startEtcd runs a real etcd for a test (see testserver.Etcd).
+func startEtcd(t *testing.T) string { return testserver.Etcd(t) }
 
 // etcdClient returns a client for direct reads and writes in a test.
 func etcdClient(t *testing.T, url string) *clientv3.Client {
@@ -178,16 +88,7 @@ func TestEtcdSource(t *testing.T) {
 	}
 	for i, s := range steps {
 		s.do()
-		u := nextUpdate(t, ch)
-		if s.wantErr != "" {
-			if u.Err == nil || !strings.Contains(u.Err.Error(), s.wantErr) {
-				t.Fatalf("step %d: update %+v, want error %q", i, u, s.wantErr)
-			}
-			continue
-		}
-		if u.Err != nil || !slices.Equal(u.Addrs, s.want) {
-			t.Fatalf("step %d: update %+v, want %q", i, u, s.want)
-		}
+		expectUpdate(t, ch, i, s.want, s.wantErr)
 	}
 	cancel()
 	for range ch { // closed, and the etcd client with it, when ctx ends
@@ -240,7 +141,7 @@ func TestEtcdPublisher(t *testing.T) {
 }
 
 func TestEtcdUnreachable(t *testing.T) {
-	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)) // nothing listens there
+	url := "http://" + testserver.ClosedAddr(t) // nothing listens there
 	cfg := lb.EtcdConfig{Endpoints: []string{url}, Prefix: "x", DialTimeout: ptr(300 * time.Millisecond)}
 	ctx := context.Background()
 	start := time.Now()

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/lb"
-	"github.com/grpcbench/grpcbench/proto/userpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/lb"
+	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
 // These tests run a real fake server over TCP on 127.0.0.1 and a grpc-go
@@ -22,48 +24,36 @@ import (
 
 const callTimeout = 5 * time.Second
 
-func startCluster(t *testing.T, cfg fakeserver.Config) *fakeserver.Cluster {
+// startCluster starts a fake cluster (3 backends unless cfg says otherwise,
+// seed 1) stopped when the test ends.
+func startCluster(t testing.TB, cfg fakeserver.Config, opts ...fakeserver.Option) *fakeserver.Cluster {
 	t.Helper()
 	if cfg.Backends == 0 {
 		cfg.Backends = 3
 	}
 	cfg.Seed = 1
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := fakeserver.Start(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("fakeserver.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		cl.Stop()
-		cancel()
-	})
-	return cl
+	return testserver.Fake(t, cfg, opts...)
 }
 
-func dial(t *testing.T, cfg lb.Config, r *lb.Resolver) userpb.UserServiceClient {
+// dialConn returns a plaintext ClientConn balancing with cfg over r's
+// addresses, closed when the test ends.
+func dialConn(t testing.TB, cfg lb.Config, r *lb.Resolver) *grpc.ClientConn {
 	t.Helper()
 	opts, err := cfg.DialOptions()
 	if err != nil {
 		t.Fatalf("DialOptions: %v", err)
 	}
-	cc, err := grpc.NewClient(r.Target(), append(opts, insecureCreds, r.DialOption())...)
-	if err != nil {
-		t.Fatalf("grpc.NewClient: %v", err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	return userpb.NewUserServiceClient(cc)
+	return testserver.Dial(t, r.Target(), append(opts, r.DialOption())...)
+}
+
+// dial is dialConn's UserService stub.
+func dial(t testing.TB, cfg lb.Config, r *lb.Resolver) userpb.UserServiceClient {
+	t.Helper()
+	return userpb.NewUserServiceClient(dialConn(t, cfg, r))
 }
 
 // getUserCalls returns the GetUser calls each backend has received.
-func getUserCalls(cl *fakeserver.Cluster) []int64 {
-	st := cl.Stats()
-	out := make([]int64, len(st.Backends))
-	for i, b := range st.Backends {
-		out[i] = b.Calls["GetUser"]
-	}
-	return out
-}
+func getUserCalls(cl *fakeserver.Cluster) []int64 { return testserver.CallsByBackend(cl, "GetUser") }
 
 func delta(after, before []int64) []int64 {
 	d := make([]int64, len(after))

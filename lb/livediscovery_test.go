@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/lb"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
@@ -81,18 +82,6 @@ func (d *driver) last() []int64 {
 	return d.samples[len(d.samples)-1].calls
 }
 
-// waitFor polls cond every 10 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // waitUntil polls until t has passed (a measurement window, bounded).
 func waitUntil(t time.Time) {
 	for time.Now().Before(t) {
@@ -125,12 +114,8 @@ func TestLiveDiscoveryChurn(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pub.Close()
-			cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 3, Seed: 1},
+			cl := startCluster(t, fakeserver.Config{},
 				fakeserver.OnMembership(func(addrs []string) error { return pub.Publish(ctx, addrs) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Stop()
 			src, err := dc.NewSource(nil)
 			if err != nil {
 				t.Fatal(err)
@@ -143,7 +128,7 @@ func TestLiveDiscoveryChurn(t *testing.T) {
 			c := dial(t, lb.Config{Policy: lb.RoundRobin}, r)
 			var pc peerCounts
 			d := drive(t, cl, func() { pc.call(c) }, 4)
-			waitFor(t, 10*time.Second, "every backend to get calls", func() bool {
+			testutil.Eventually(t, 10*time.Second, "every backend to get calls", func() bool {
 				calls := d.last()
 				return calls[0] > 0 && calls[1] > 0 && calls[2] > 0
 			})
@@ -158,7 +143,7 @@ func TestLiveDiscoveryChurn(t *testing.T) {
 			if err != nil || idx != 3 {
 				t.Fatalf("AddBackend = %d, %v", idx, err)
 			}
-			waitFor(t, 10*time.Second, "the added backend to get calls", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the added backend to get calls", func() bool {
 				calls := d.last()
 				return len(calls) > 3 && calls[3] > 0
 			})

@@ -15,12 +15,12 @@ import (
 	"google.golang.org/grpc/serviceconfig"
 )
 
-// OutlierDetectionName is the name grpcbench's outlier detection balancer is
+// outlierDetectionName is the name grpcbench's outlier detection balancer is
 // registered under. grpc-go's own (outlier_detection_experimental) lives in
 // an internal package, is registered only by importing the whole xds
 // package, and reports no per-endpoint ejections; this one follows gRFC A50
 // and records every ejection and return in an EjectionLog.
-const OutlierDetectionName = "grpcbench_outlier_detection"
+const outlierDetectionName = "grpcbench_outlier_detection"
 
 func init() { balancer.Register(odBuilder{}) }
 
@@ -30,7 +30,7 @@ var errEjected = errors.New("endpoint ejected by outlier detection")
 
 type odBuilder struct{}
 
-func (odBuilder) Name() string { return OutlierDetectionName }
+func (odBuilder) Name() string { return outlierDetectionName }
 
 func (odBuilder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) balancer.Balancer {
 	return &ejector{ClientConn: cc, opts: opts, eps: resolver.NewEndpointMap[*endpoint]()}
@@ -50,14 +50,14 @@ type odConfig struct {
 func (odBuilder) ParseConfig(js json.RawMessage) (serviceconfig.LoadBalancingConfig, error) {
 	var j odJSON
 	if err := json.Unmarshal(js, &j); err != nil {
-		return nil, fmt.Errorf("%s: %w", OutlierDetectionName, err)
+		return nil, fmt.Errorf("%s: %w", outlierDetectionName, err)
 	}
 	o, err := j.toYAMLShape()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", OutlierDetectionName, err)
+		return nil, fmt.Errorf("%s: %w", outlierDetectionName, err)
 	}
 	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", OutlierDetectionName, err)
+		return nil, fmt.Errorf("%s: %w", outlierDetectionName, err)
 	}
 	cfg := &odConfig{s: o.settings(), logID: j.EventLog}
 	for _, entry := range j.ChildPolicy {
@@ -72,13 +72,13 @@ func (odBuilder) ParseConfig(js json.RawMessage) (serviceconfig.LoadBalancingCon
 			cfg.child = b
 			if p, ok := b.(balancer.ConfigParser); ok {
 				if cfg.childConf, err = p.ParseConfig(raw); err != nil {
-					return nil, fmt.Errorf("%s: child policy %s: %w", OutlierDetectionName, name, err)
+					return nil, fmt.Errorf("%s: child policy %s: %w", outlierDetectionName, name, err)
 				}
 			}
 		}
 	}
 	if cfg.child == nil {
-		return nil, fmt.Errorf("%s: childPolicy names no registered balancer", OutlierDetectionName)
+		return nil, fmt.Errorf("%s: childPolicy names no registered balancer", outlierDetectionName)
 	}
 	return cfg, nil
 }
@@ -189,7 +189,7 @@ func (e *endpoint) ejected() bool { return !e.ejectedAt.IsZero() }
 func (b *ejector) UpdateClientConnState(s balancer.ClientConnState) error {
 	cfg, ok := s.BalancerConfig.(*odConfig)
 	if !ok {
-		return fmt.Errorf("%s: unexpected config type %T", OutlierDetectionName, s.BalancerConfig)
+		return fmt.Errorf("%s: unexpected config type %T", outlierDetectionName, s.BalancerConfig)
 	}
 	b.childMu.Lock()
 	defer b.childMu.Unlock()

@@ -12,7 +12,7 @@ import (
 
 // OutlierDetection configures outlier ejection (gRFC A50, Envoy's outlier
 // detection): the chosen policy runs as the child of grpcbench's
-// OutlierDetectionName balancer, which counts each endpoint's call results,
+// outlier detection balancer, which counts each endpoint's call results,
 // and every Interval ejects the endpoints whose results stand out, for
 // BaseEjectionTime × (times ejected in a row), at most
 // max(BaseEjectionTime, MaxEjectionTime). An ejected endpoint looks
@@ -90,22 +90,22 @@ type FailurePercentageEjection struct {
 
 // A50's defaults.
 const (
-	DefaultODInterval           = 10 * time.Second
-	DefaultODBaseEjectionTime   = 30 * time.Second
-	DefaultODMaxEjectionTime    = 300 * time.Second
-	DefaultODMaxEjectionPercent = 10
-	DefaultSRStdevFactor        = 1.9
-	DefaultSRMinimumHosts       = 5
-	DefaultSRRequestVolume      = 100
-	DefaultFPThreshold          = 85
-	DefaultFPMinimumHosts       = 5
-	DefaultFPRequestVolume      = 50
-	DefaultEnforcement          = 100
-	// MinODInterval is the shortest sweep interval accepted.
-	MinODInterval = 10 * time.Millisecond
-	// MaxStdevFactor bounds StdevFactor; larger values are almost always
+	defaultODInterval           = 10 * time.Second
+	defaultODBaseEjectionTime   = 30 * time.Second
+	defaultODMaxEjectionTime    = 300 * time.Second
+	defaultODMaxEjectionPercent = 10
+	defaultSRStdevFactor        = 1.9
+	defaultSRMinimumHosts       = 5
+	defaultSRRequestVolume      = 100
+	defaultFPThreshold          = 85
+	defaultFPMinimumHosts       = 5
+	defaultFPRequestVolume      = 50
+	defaultEnforcement          = 100
+	// minODInterval is the shortest sweep interval accepted.
+	minODInterval = 10 * time.Millisecond
+	// maxStdevFactor bounds StdevFactor; larger values are almost always
 	// Envoy's thousandths written by mistake.
-	MaxStdevFactor = 100
+	maxStdevFactor = 100
 )
 
 // odSettings is an OutlierDetection with every default filled in: what the
@@ -143,29 +143,29 @@ func intOr(v *int, def int) int {
 // settings returns o with defaults filled in.
 func (o *OutlierDetection) settings() odSettings {
 	s := odSettings{
-		interval:           durOr(o.Interval, DefaultODInterval),
-		baseEjection:       durOr(o.BaseEjectionTime, DefaultODBaseEjectionTime),
-		maxEjectionPercent: intOr(o.MaxEjectionPercent, DefaultODMaxEjectionPercent),
+		interval:           durOr(o.Interval, defaultODInterval),
+		baseEjection:       durOr(o.BaseEjectionTime, defaultODBaseEjectionTime),
+		maxEjectionPercent: intOr(o.MaxEjectionPercent, defaultODMaxEjectionPercent),
 	}
-	s.maxEjection = durOr(o.MaxEjectionTime, max(DefaultODMaxEjectionTime, s.baseEjection))
+	s.maxEjection = durOr(o.MaxEjectionTime, max(defaultODMaxEjectionTime, s.baseEjection))
 	if sr := o.SuccessRate; sr != nil {
-		f := DefaultSRStdevFactor
+		f := defaultSRStdevFactor
 		if sr.StdevFactor != nil {
 			f = *sr.StdevFactor
 		}
 		s.sr = &srSettings{
 			stdevFactor:   f,
-			enforcement:   intOr(sr.EnforcementPercentage, DefaultEnforcement),
-			minimumHosts:  intOr(sr.MinimumHosts, DefaultSRMinimumHosts),
-			requestVolume: intOr(sr.RequestVolume, DefaultSRRequestVolume),
+			enforcement:   intOr(sr.EnforcementPercentage, defaultEnforcement),
+			minimumHosts:  intOr(sr.MinimumHosts, defaultSRMinimumHosts),
+			requestVolume: intOr(sr.RequestVolume, defaultSRRequestVolume),
 		}
 	}
 	if fp := o.FailurePercentage; fp != nil {
 		s.fp = &fpSettings{
-			threshold:     intOr(fp.Threshold, DefaultFPThreshold),
-			enforcement:   intOr(fp.EnforcementPercentage, DefaultEnforcement),
-			minimumHosts:  intOr(fp.MinimumHosts, DefaultFPMinimumHosts),
-			requestVolume: intOr(fp.RequestVolume, DefaultFPRequestVolume),
+			threshold:     intOr(fp.Threshold, defaultFPThreshold),
+			enforcement:   intOr(fp.EnforcementPercentage, defaultEnforcement),
+			minimumHosts:  intOr(fp.MinimumHosts, defaultFPMinimumHosts),
+			requestVolume: intOr(fp.RequestVolume, defaultFPRequestVolume),
 		}
 	}
 	return s
@@ -181,14 +181,14 @@ func (o *OutlierDetection) Validate() error {
 	if o.SuccessRate == nil && o.FailurePercentage == nil {
 		add("", "sets neither success_rate nor failure_percentage: give one or both (`success_rate: {}` takes the defaults)")
 	}
-	if d := o.Interval; d != nil && *d < MinODInterval {
-		add("interval", "must be at least %v, got %v", MinODInterval, *d)
+	if d := o.Interval; d != nil && *d < minODInterval {
+		add("interval", "must be at least %v, got %v", minODInterval, *d)
 	}
 	if d := o.BaseEjectionTime; d != nil && *d <= 0 {
 		add("base_ejection_time", "must be positive, got %v", *d)
 	}
 	if d := o.MaxEjectionTime; d != nil {
-		base := durOr(o.BaseEjectionTime, DefaultODBaseEjectionTime)
+		base := durOr(o.BaseEjectionTime, defaultODBaseEjectionTime)
 		switch {
 		case *d <= 0:
 			add("max_ejection_time", "must be positive, got %v", *d)
@@ -201,9 +201,9 @@ func (o *OutlierDetection) Validate() error {
 			"use enforcement_percentage: 0 to detect without ejecting)", *p)
 	}
 	if sr := o.SuccessRate; sr != nil {
-		if f := sr.StdevFactor; f != nil && (*f < 0 || *f > MaxStdevFactor || math.IsNaN(*f)) {
+		if f := sr.StdevFactor; f != nil && (*f < 0 || *f > maxStdevFactor || math.IsNaN(*f)) {
 			add("success_rate.stdev_factor", "must be between 0 and %d, got %v (write the factor itself, 1.9, "+
-				"not Envoy's thousandths, 1900)", MaxStdevFactor, *f)
+				"not Envoy's thousandths, 1900)", maxStdevFactor, *f)
 		}
 		errs = append(errs, validateAlgo("success_rate", sr.EnforcementPercentage, sr.MinimumHosts, sr.RequestVolume)...)
 	}
@@ -314,10 +314,10 @@ func (o *OutlierDetection) wrap(childName string, childCfg json.RawMessage) (str
 	}
 	out, err := json.Marshal(j)
 	if err != nil {
-		return "", nil, fmt.Errorf("lb: encoding %s config: %w", OutlierDetectionName, err)
+		return "", nil, fmt.Errorf("lb: encoding %s config: %w", outlierDetectionName, err)
 	}
-	if err := parsePolicy(OutlierDetectionName, out); err != nil {
+	if err := parsePolicy(outlierDetectionName, out); err != nil {
 		return "", nil, err
 	}
-	return OutlierDetectionName, out, nil
+	return outlierDetectionName, out, nil
 }

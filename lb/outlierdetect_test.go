@@ -160,14 +160,14 @@ func FuzzOutlierParseConfig(f *testing.F) {
 		switch {
 		case cfg.child == nil:
 			t.Fatalf("%s: no child policy", data)
-		case s.interval < MinODInterval || s.baseEjection <= 0 || s.maxEjection <= 0:
+		case s.interval < minODInterval || s.baseEjection <= 0 || s.maxEjection <= 0:
 			t.Fatalf("%s: times out of range: %+v", data, s)
 		case s.maxEjectionPercent < 1 || s.maxEjectionPercent > 100:
 			t.Fatalf("%s: max ejection percent %d", data, s.maxEjectionPercent)
 		case s.sr == nil && s.fp == nil:
 			t.Fatalf("%s: no algorithm", data)
 		case s.sr != nil && (!pct(s.sr.enforcement) || s.sr.minimumHosts < 1 || s.sr.requestVolume < 1 ||
-			s.sr.stdevFactor < 0 || s.sr.stdevFactor > MaxStdevFactor):
+			s.sr.stdevFactor < 0 || s.sr.stdevFactor > maxStdevFactor):
 			t.Fatalf("%s: success rate settings %+v", data, *s.sr)
 		case s.fp != nil && (!pct(s.fp.enforcement) || !pct(s.fp.threshold) || s.fp.minimumHosts < 1 || s.fp.requestVolume < 1):
 			t.Fatalf("%s: failure percentage settings %+v", data, *s.fp)

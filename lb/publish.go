@@ -18,11 +18,11 @@ type Publisher interface {
 	Close() error
 }
 
-// PublishFile writes addrs to path, one a line in the format ParseAddrList
+// publishFile writes addrs to path, one a line in the format parseAddrList
 // reads, atomically: a temporary file in the same directory is written,
 // synced and renamed over path, so a File source never reads it half
 // written. The addresses must be valid and distinct.
-func PublishFile(path string, addrs []string) error {
+func publishFile(path string, addrs []string) error {
 	if err := validateAddrs(addrs); err != nil {
 		return err
 	}
@@ -61,19 +61,19 @@ func PublishFile(path string, addrs []string) error {
 	return nil
 }
 
-// FilePublisher publishes to an address file with PublishFile.
-type FilePublisher struct {
+// filePublisher publishes to an address file with publishFile.
+type filePublisher struct {
 	// Path is the address file.
 	Path string
 }
 
 // Publish implements Publisher.
-func (p FilePublisher) Publish(_ context.Context, addrs []string) error {
-	return PublishFile(p.Path, addrs)
+func (p filePublisher) Publish(_ context.Context, addrs []string) error {
+	return publishFile(p.Path, addrs)
 }
 
 // Close implements Publisher; there is nothing to release.
-func (p FilePublisher) Close() error { return nil }
+func (p filePublisher) Close() error { return nil }
 
 // nopPublisher is the publisher of a static source: nothing reads it.
 type nopPublisher struct{}

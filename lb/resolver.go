@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/resolver"
 )
 
-// SchemePrefix starts the scheme of every Resolver; a counter makes each
+// schemePrefix starts the scheme of every Resolver; a counter makes each
 // Resolver's scheme unique within the process ("grpcbench-1").
-const SchemePrefix = "grpcbench-"
+const schemePrefix = "grpcbench-"
 
 var schemeSeq atomic.Uint64
 
@@ -49,15 +49,14 @@ type Resolver struct {
 	addrs []string
 	set   bool // whether addrs has been given (an empty set is a set)
 	conns map[*resolverConn]struct{}
-	sent  uint64 // state updates pushed to ClientConns
 }
 
 // NewStaticResolver returns a Resolver with a fresh scheme serving addrs.
 // With no addrs, ClientConns built through it wait for the first SetAddrs.
-// The addresses are not checked here; use ValidateAddr or SetAddrs for that.
+// The addresses are not checked here; SetAddrs checks them.
 func NewStaticResolver(addrs ...string) *Resolver {
 	r := &Resolver{
-		scheme: SchemePrefix + strconv.FormatUint(schemeSeq.Add(1), 10),
+		scheme: schemePrefix + strconv.FormatUint(schemeSeq.Add(1), 10),
 		conns:  make(map[*resolverConn]struct{}),
 	}
 	if len(addrs) > 0 {
@@ -89,13 +88,6 @@ func (r *Resolver) Conns() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.conns)
-}
-
-// Updates returns how many state updates r has pushed to ClientConns.
-func (r *Resolver) Updates() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.sent
 }
 
 // SetAddrs replaces the address set and pushes it to every ClientConn built
@@ -146,9 +138,6 @@ func (r *Resolver) Build(_ resolver.Target, cc resolver.ClientConn, _ resolver.B
 // so it is not retried.
 func (r *Resolver) push(c *resolverConn, st resolver.State) {
 	_ = c.cc.UpdateState(st)
-	r.mu.Lock()
-	r.sent++
-	r.mu.Unlock()
 }
 
 func stateFor(addrs []string) resolver.State {
@@ -184,11 +173,11 @@ func (c *resolverConn) Close() {
 	c.r.mu.Unlock()
 }
 
-// ValidateAddr reports whether s is a usable address: "host:port" with a
+// validateAddr reports whether s is a usable address: "host:port" with a
 // non-empty host (name, IPv4 or bracketed IPv6) and a numeric port
 // 1..65535, or a unix socket "unix:///abs/path", "unix:relative/path" or
 // "unix:@abstract-name".
-func ValidateAddr(s string) error {
+func validateAddr(s string) error {
 	if rest, ok := strings.CutPrefix(s, "unix:"); ok {
 		path := rest
 		if p, ok := strings.CutPrefix(rest, "//"); ok {
@@ -225,7 +214,7 @@ func validateAddrs(addrs []string) error {
 	var errs []error
 	seen := make(map[string]bool, len(addrs))
 	for _, a := range addrs {
-		if err := ValidateAddr(a); err != nil {
+		if err := validateAddr(a); err != nil {
 			errs = append(errs, err)
 			continue
 		}

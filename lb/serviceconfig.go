@@ -29,10 +29,10 @@ const (
 	healthCheckNone = ""
 )
 
-// BalancerName returns the name grpc-go registers policy p under, as used as
+// balancerName returns the name grpc-go registers policy p under, as used as
 // the key in loadBalancingConfig ("least_request" is
 // "least_request_experimental", "ring_hash" is "ring_hash_experimental").
-func BalancerName(p Policy) (string, error) {
+func balancerName(p Policy) (string, error) {
 	switch p {
 	case "", RoundRobin:
 		return roundRobinName, nil
@@ -45,7 +45,7 @@ func BalancerName(p Policy) (string, error) {
 	case RingHash:
 		return ringHashName, nil
 	case GRPCLB:
-		return "", ErrGRPCLB
+		return "", errGRPCLB
 	}
 	return "", fmt.Errorf("unknown policy %q", string(p))
 }
@@ -82,7 +82,7 @@ type serviceConfigJSON struct {
 
 // policyConfig returns grpc-go's balancer name and its JSON config for c.
 func (c Config) policyConfig() (string, any, error) {
-	name, err := BalancerName(c.Policy)
+	name, err := balancerName(c.Policy)
 	if err != nil {
 		return "", nil, err
 	}
@@ -192,16 +192,16 @@ func (c Config) ServiceConfigFor(methodConfig []any, retryThrottling any) (strin
 	if err != nil {
 		return "", fmt.Errorf("lb: encoding service config: %w", err)
 	}
-	if err := CheckServiceConfig(string(out)); err != nil {
+	if err := checkServiceConfig(string(out)); err != nil {
 		return "", err
 	}
 	return string(out), nil
 }
 
-// CheckServiceConfig parses js with grpc-go's service config parser and
+// checkServiceConfig parses js with grpc-go's service config parser and
 // returns its error, if any. It creates a ClientConn for a passthrough target
 // and closes it before it leaves idle, so nothing is dialled.
-func CheckServiceConfig(js string) error {
+func checkServiceConfig(js string) error {
 	cc, err := grpc.NewClient(dryRunTarget,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(js))

@@ -11,10 +11,6 @@ import (
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
-// BuiltinService is the full name of the compiled-in service the fake server
-// implements.
-const BuiltinService = "grpcbench.user.v1.UserService"
-
 var (
 	builtinOnce sync.Once
 	builtinSet  *Set

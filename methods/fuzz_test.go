@@ -20,7 +20,7 @@ func FuzzLookup(f *testing.F) {
 	set := Builtin()
 	f.Fuzz(func(t *testing.T, name string) {
 		m, err := set.Lookup(name)
-		if err == nil && !strings.HasPrefix(m.Name(), BuiltinService+"/") {
+		if err == nil && !strings.HasPrefix(m.Name(), userpb.UserService_ServiceDesc.ServiceName+"/") {
 			t.Fatalf("Lookup(%q) = %s", name, m.Name())
 		}
 	})

@@ -41,8 +41,8 @@ type Method struct {
 	sd   grpc.StreamDesc
 }
 
-// New returns the Method of a method descriptor.
-func New(md protoreflect.MethodDescriptor) *Method {
+// newMethod returns the Method of a method descriptor.
+func newMethod(md protoreflect.MethodDescriptor) *Method {
 	svc := string(md.Parent().FullName())
 	m := &Method{
 		desc: md,

@@ -55,20 +55,8 @@ func reflect(ctx context.Context, cc grpc.ClientConnInterface, method string, op
 	if err != nil {
 		return nil, err
 	}
-	ask := func(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionResponse, error) {
-		if err := st.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		resp := new(rpb.ServerReflectionResponse)
-		if err := st.RecvMsg(resp); err != nil {
-			return nil, err
-		}
-		if e := resp.GetErrorResponse(); e != nil {
-			return nil, status.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
-		}
-		return resp, nil
-	}
-	resp, err := ask(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{ListServices: "*"}})
+	c := &conversation{st: st, fdps: map[string]*descriptorpb.FileDescriptorProto{}}
+	resp, err := c.ask(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{ListServices: "*"}})
 	if err != nil {
 		return nil, err
 	}
@@ -77,49 +65,17 @@ func reflect(ctx context.Context, cc grpc.ClientConnInterface, method string, op
 		names = append(names, s.GetName())
 	}
 	names = userServices(names)
-	fdps := map[string]*descriptorpb.FileDescriptorProto{}
-	add := func(r *rpb.ServerReflectionResponse) error {
-		for _, b := range r.GetFileDescriptorResponse().GetFileDescriptorProto() {
-			fdp := new(descriptorpb.FileDescriptorProto)
-			if err := proto.Unmarshal(b, fdp); err != nil {
-				return fmt.Errorf("reflection: a file descriptor does not decode: %w", err)
-			}
-			fdps[fdp.GetName()] = fdp
-		}
-		return nil
-	}
 	for _, n := range names {
-		r, err := ask(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: n}})
-		if err != nil {
+		if err := c.fetch(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: n}}); err != nil {
 			return nil, fmt.Errorf("reflection: service %s: %w", n, err)
 		}
-		if err := add(r); err != nil {
-			return nil, err
-		}
 	}
-	// A server may send only the file, not everything it imports: ask for
-	// what is missing until the set is closed (bounded by the files seen).
-	for range 1000 {
-		missing := missingDeps(fdps)
-		if len(missing) == 0 {
-			break
-		}
-		for _, name := range missing {
-			r, err := ask(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: name}})
-			if err != nil {
-				return nil, fmt.Errorf("reflection: file %s: %w", name, err)
-			}
-			if err := add(r); err != nil {
-				return nil, err
-			}
-			if _, ok := fdps[name]; !ok {
-				return nil, fmt.Errorf("reflection: the server did not send %s", name)
-			}
-		}
+	if err := c.closeDeps(); err != nil {
+		return nil, err
 	}
 	_ = st.CloseSend()
-	list := make([]*descriptorpb.FileDescriptorProto, 0, len(fdps))
-	for _, f := range fdps {
+	list := make([]*descriptorpb.FileDescriptorProto, 0, len(c.fdps))
+	for _, f := range c.fdps {
 		list = append(list, f)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].GetName() < list[j].GetName() })
@@ -128,6 +84,64 @@ func reflect(ctx context.Context, cc grpc.ClientConnInterface, method string, op
 		return nil, fmt.Errorf("reflection: %w", err)
 	}
 	return newSet("server reflection", files, names)
+}
+
+// conversation is one reflection stream and the files it brought.
+type conversation struct {
+	st   grpc.ClientStream
+	fdps map[string]*descriptorpb.FileDescriptorProto
+}
+
+// ask sends one request and reads its response; an error response becomes
+// a status error.
+func (c *conversation) ask(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionResponse, error) {
+	if err := c.st.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	resp := new(rpb.ServerReflectionResponse)
+	if err := c.st.RecvMsg(resp); err != nil {
+		return nil, err
+	}
+	if e := resp.GetErrorResponse(); e != nil {
+		return nil, status.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
+	}
+	return resp, nil
+}
+
+// fetch asks for files and keeps those the response holds.
+func (c *conversation) fetch(req *rpb.ServerReflectionRequest) error {
+	r, err := c.ask(req)
+	if err != nil {
+		return err
+	}
+	for _, b := range r.GetFileDescriptorResponse().GetFileDescriptorProto() {
+		fdp := new(descriptorpb.FileDescriptorProto)
+		if err := proto.Unmarshal(b, fdp); err != nil {
+			return fmt.Errorf("reflection: a file descriptor does not decode: %w", err)
+		}
+		c.fdps[fdp.GetName()] = fdp
+	}
+	return nil
+}
+
+// closeDeps asks for the imports a server did not send with a file, until
+// the set is closed (bounded by the files seen).
+func (c *conversation) closeDeps() error {
+	for range 1000 {
+		missing := missingDeps(c.fdps)
+		if len(missing) == 0 {
+			return nil
+		}
+		for _, name := range missing {
+			if err := c.fetch(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: name}}); err != nil {
+				return fmt.Errorf("reflection: file %s: %w", name, err)
+			}
+			if _, ok := c.fdps[name]; !ok {
+				return fmt.Errorf("reflection: the server did not send %s", name)
+			}
+		}
+	}
+	return errors.New("reflection: the server's imports do not close")
 }
 
 // userServices drops the reflection service itself, which every server

@@ -49,18 +49,11 @@ func newSet(origin string, files *protoregistry.Files, names []string) (*Set, er
 	sort.Slice(s.services, func(i, j int) bool { return s.services[i].FullName() < s.services[j].FullName() })
 	for _, sd := range s.services {
 		for i := range sd.Methods().Len() {
-			s.methods = append(s.methods, New(sd.Methods().Get(i)))
+			s.methods = append(s.methods, newMethod(sd.Methods().Get(i)))
 		}
 	}
 	return s, nil
 }
-
-// Origin says where the descriptors came from, e.g. "server reflection" or
-// "protoset api.protoset".
-func (s *Set) Origin() string { return s.origin }
-
-// Files is the set's file registry (with every dependency).
-func (s *Set) Files() *protoregistry.Files { return s.files }
 
 // Types resolves message and extension types of the set's files, e.g. for
 // protojson's google.protobuf.Any.

@@ -18,19 +18,19 @@ const (
 	PickFirstReady    Pick = "first_ready"
 )
 
-// Picks lists every strategy.
-var Picks = []Pick{PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady}
+// picks lists every strategy.
+var picks = []Pick{PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady}
 
 // Defaults for Config fields left at their zero value, and the largest pool.
 const (
-	DefaultSize          = 1
-	DefaultPick          = PickRoundRobin
-	DefaultWarmupTimeout = 5 * time.Second
-	MaxSize              = 1024
+	defaultSize          = 1
+	defaultPick          = PickRoundRobin
+	defaultWarmupTimeout = 5 * time.Second
+	maxSize              = 1024
 )
 
-// Config configures a Pool. Zero fields take the Default* values, so the
-// zero Config is one connection picked round robin, without warm-up or
+// Config configures a Pool. Zero fields take their defaults, so the zero
+// Config is one connection picked round robin, without warm-up or
 // recycling. As YAML:
 //
 //	size: 4
@@ -39,7 +39,7 @@ const (
 //	warmup_timeout: 2s
 //	max_age: 30s
 type Config struct {
-	// Size is the number of connections (default 1, at most MaxSize).
+	// Size is the number of connections (default 1, at most 1024).
 	Size int `yaml:"size"`
 	// Pick is the strategy: round_robin (default), random, least_inflight
 	// or first_ready.
@@ -53,21 +53,16 @@ type Config struct {
 	MaxAge time.Duration `yaml:"max_age"`
 }
 
-// DefaultConfig returns the configuration with every default filled in.
-func DefaultConfig() Config {
-	return Config{}.WithDefaults()
-}
-
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
 	if c.Size == 0 {
-		c.Size = DefaultSize
+		c.Size = defaultSize
 	}
 	if c.Pick == "" {
-		c.Pick = DefaultPick
+		c.Pick = defaultPick
 	}
 	if c.WarmupTimeout == 0 {
-		c.WarmupTimeout = DefaultWarmupTimeout
+		c.WarmupTimeout = defaultWarmupTimeout
 	}
 	return c
 }
@@ -77,8 +72,8 @@ func (c Config) WithDefaults() Config {
 // are valid: they mean the defaults.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Size < 0 || c.Size > MaxSize {
-		errs = append(errs, field.Errorf("size", "must be between 1 and %d, got %d", MaxSize, c.Size))
+	if c.Size < 0 || c.Size > maxSize {
+		errs = append(errs, field.Errorf("size", "must be between 1 and %d, got %d", maxSize, c.Size))
 	}
 	switch c.Pick {
 	case "", PickRoundRobin, PickRandom, PickLeastInflight, PickFirstReady:

@@ -2,11 +2,10 @@ package pool_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/pool"
 )
@@ -19,47 +18,23 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero means defaults", pool.Config{}, nil},
 		{"all set", pool.Config{Size: 8, Pick: pool.PickLeastInflight, Warmup: true, WarmupTimeout: time.Second, MaxAge: time.Minute}, nil},
-		{"max size", pool.Config{Size: pool.MaxSize}, nil},
+		{"max size", pool.Config{Size: 1024}, nil},
 		{"negative size", pool.Config{Size: -1}, []string{"size: must be between 1 and 1024, got -1"}},
-		{"too large", pool.Config{Size: pool.MaxSize + 1}, []string{"size: must be between"}},
+		{"too large", pool.Config{Size: 1025}, []string{"size: must be between"}},
 		{"unknown pick", pool.Config{Pick: "fastest"}, []string{`pick: unknown strategy "fastest"`}},
 		{"negative durations", pool.Config{WarmupTimeout: -time.Second, MaxAge: -time.Second},
 			[]string{"warmup_timeout: must not be negative", "max_age: must not be negative"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %v", tt.want)
-			}
-			var errs []error
-			if j, ok := err.(interface{ Unwrap() []error }); ok {
-				errs = j.Unwrap()
-			}
-			if len(errs) != len(tt.want) {
-				t.Fatalf("Validate() = %v: %d errors, want %d", err, len(errs), len(tt.want))
-			}
-			for i, w := range tt.want {
-				var fe *field.Error
-				if !errors.As(errs[i], &fe) || !strings.Contains(fe.Error(), w) {
-					t.Errorf("error %d = %v, want a FieldError containing %q", i, errs[i], w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.c.Validate(), tt.want...) })
 	}
 }
 
 func TestConfigDefaults(t *testing.T) {
-	got := pool.DefaultConfig()
+	got := pool.Config{}.WithDefaults()
 	want := pool.Config{Size: 1, Pick: pool.PickRoundRobin, WarmupTimeout: 5 * time.Second}
 	if got != want {
-		t.Fatalf("DefaultConfig() = %+v, want %+v", got, want)
+		t.Fatalf("Config{}.WithDefaults() = %+v, want %+v", got, want)
 	}
 	kept := pool.Config{Size: 3, Pick: pool.PickRandom, WarmupTimeout: time.Second, MaxAge: time.Minute}
 	if kept.WithDefaults() != kept {

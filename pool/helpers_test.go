@@ -11,23 +11,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/grpcbench/grpcbench/fakeserver"
 	"github.com/grpcbench/grpcbench/pool"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// startCluster starts fake backends on 127.0.0.1, stopped when the test ends.
-func startCluster(t testing.TB, cfg fakeserver.Config) *fakeserver.Cluster {
-	t.Helper()
-	cl, err := fakeserver.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("fakeserver.Start: %v", err)
-	}
-	t.Cleanup(cl.Stop)
-	return cl
 }
 
 // spreadDialer sends the k-th connection the pool dials to addrs[k%len]:
@@ -67,16 +55,4 @@ func newPool(t testing.TB, target string, cfg pool.Config, opts ...grpc.DialOpti
 		}
 	})
 	return p
-}
-
-// eventually polls cond every millisecond for up to 5 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

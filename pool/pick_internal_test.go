@@ -3,10 +3,13 @@ package pool
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/grpcbench/grpcbench/internal/testutil"
 )
 
 // idlePool makes a pool whose connections never connect (no call is made),
@@ -67,7 +70,7 @@ func TestChooseTable(t *testing.T) {
 }
 
 func TestPickAllocs(t *testing.T) {
-	for _, pick := range Picks {
+	for _, pick := range picks {
 		t.Run(string(pick), func(t *testing.T) {
 			p := idlePool(t, 4, pick)
 			if n := testing.AllocsPerRun(1000, func() { p.release(p.acquire()) }); n != 0 {
@@ -78,7 +81,7 @@ func TestPickAllocs(t *testing.T) {
 }
 
 func BenchmarkPick(b *testing.B) {
-	for _, pick := range Picks {
+	for _, pick := range picks {
 		b.Run(string(pick), func(b *testing.B) {
 			p, err := New(context.Background(), "127.0.0.1:1", Config{Size: 4, Pick: pick},
 				grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -93,5 +96,43 @@ func BenchmarkPick(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestStreamReleasesOnce: however many of a stream's end paths run — the
+// caller's (RecvMsg, SendMsg, Header errors: finish) and its context's
+// (AfterFunc: end) — its connection is released exactly once.
+func TestStreamReleasesOnce(t *testing.T) {
+	p := idlePool(t, 1, PickRoundRobin)
+	inflight := func() int64 { return p.slots[0].cur.Load().inflight.Load() }
+	open := func(ctx context.Context) *stream {
+		s := &stream{p: p, c: p.acquire(), serverStreams: true}
+		s.stop = context.AfterFunc(ctx, s.end)
+		return s
+	}
+
+	// The caller ends it first: the context's callback is dropped.
+	ctx, cancel := context.WithCancel(context.Background())
+	s := open(ctx)
+	s.finish()
+	s.finish()
+	s.end()
+	if n := inflight(); n != 0 {
+		t.Fatalf("in flight %d after three ends by the caller, want 0", n)
+	}
+	cancel() // a no-op for the released stream: its callback was stopped
+	if s.stop() {
+		t.Fatal("the context callback was still registered after finish")
+	}
+
+	// The context ends it first; the caller's later ends are no-ops.
+	ctx, cancel = context.WithCancel(context.Background())
+	s = open(ctx)
+	cancel()
+	testutil.Eventually(t, 5*time.Second, "the context callback to release the stream", func() bool { return inflight() == 0 })
+	s.finish()
+	s.end()
+	if n := inflight(); n != 0 {
+		t.Fatalf("in flight %d after the context and the caller ended the stream, want 0", n)
 	}
 }

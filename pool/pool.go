@@ -404,9 +404,6 @@ func (p *Pool) Connect() {
 // Target returns the target the pool's connections were made for.
 func (p *Pool) Target() string { return p.target }
 
-// Config returns the pool's configuration, defaults filled in.
-func (p *Pool) Config() Config { return p.cfg }
-
 // Close stops the pool's goroutines and closes every connection, including
 // replaced ones still finishing calls (those calls fail with CANCELED).
 // Calls made after Close fail. Close returns the errors of closing the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/grpcbench/grpcbench/client"
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/methods"
 	"github.com/grpcbench/grpcbench/pool"
 	"github.com/grpcbench/grpcbench/proto/userpb"
@@ -38,7 +40,7 @@ func TestPickSpread(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.pick), func(t *testing.T) {
-			cl := startCluster(t, fakeserver.Config{Backends: conns, Seed: 1})
+			cl := testserver.Fake(t, fakeserver.Config{Backends: conns, Seed: 1})
 			p := newPool(t, "passthrough:///spread", pool.Config{Size: conns, Pick: tt.pick, Warmup: true}, spreadDialer(cl.Addrs()))
 			c := userpb.NewUserServiceClient(p)
 			// Four workers, so picks race as they do under load.
@@ -96,7 +98,7 @@ func TestLeastInflightAvoidsStalledStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.pick), func(t *testing.T) {
-			cl := startCluster(t, fakeserver.Config{Backends: conns, Seed: 1, Faults: []fakeserver.Fault{
+			cl := testserver.Fake(t, fakeserver.Config{Backends: conns, Seed: 1, Faults: []fakeserver.Fault{
 				{Method: fakeserver.MethodList{"ListUsers"}, Stall: &fakeserver.Stall{}},
 			}})
 			p := newPool(t, "passthrough:///spread", pool.Config{Size: conns, Pick: tt.pick, Warmup: true}, spreadDialer(cl.Addrs()))
@@ -112,7 +114,7 @@ func TestLeastInflightAvoidsStalledStream(t *testing.T) {
 				done <- err
 			}()
 			stalled := -1
-			eventually(t, "the stalled stream to reach a backend", func() bool {
+			testutil.Eventually(t, 5*time.Second, "the stalled stream to reach a backend", func() bool {
 				for i, b := range cl.Stats().Backends {
 					if b.Calls["ListUsers"] == 1 {
 						stalled = i
@@ -137,7 +139,7 @@ func TestLeastInflightAvoidsStalledStream(t *testing.T) {
 			if err := <-done; client.Classify(err) != client.Cancelled {
 				t.Errorf("stalled stream ended with %v, want cancelled", err)
 			}
-			eventually(t, "the cancelled stream to leave the in-flight count", func() bool { return p.Stats().Inflight == 0 })
+			testutil.Eventually(t, 5*time.Second, "the cancelled stream to leave the in-flight count", func() bool { return p.Stats().Inflight == 0 })
 		})
 	}
 }
@@ -156,7 +158,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("size_%d", tt.size), func(t *testing.T) {
-			cl := startCluster(t, fakeserver.Config{Seed: 1, MaxConcurrentStreams: 10, Faults: []fakeserver.Fault{
+			cl := testserver.Fake(t, fakeserver.Config{Seed: 1, MaxConcurrentStreams: 10, Faults: []fakeserver.Fault{
 				{Method: fakeserver.MethodList{"GetUser"}, Latency: &fakeserver.Latency{Dist: fakeserver.DistFixed, Value: latency}},
 			}})
 			p := newPool(t, cl.Addrs()[0], pool.Config{Size: tt.size, Warmup: true})
@@ -209,12 +211,12 @@ func TestFirstReadySkipsFailedConnection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.pick), func(t *testing.T) {
-			cl := startCluster(t, fakeserver.Config{Seed: 1})
+			cl := testserver.Fake(t, fakeserver.Config{Seed: 1})
 			slow := grpc.WithConnectParams(grpcConnectParams(time.Minute))
 			p := newPool(t, "passthrough:///spread", pool.Config{Size: 3, Pick: tt.pick}, spreadDialer(cl.Addrs(), 0), slow)
 			p.Connect()
 			broken := -1
-			eventually(t, "one connection in TRANSIENT_FAILURE and two READY", func() bool {
+			testutil.Eventually(t, 5*time.Second, "one connection in TRANSIENT_FAILURE and two READY", func() bool {
 				ready := 0
 				for i, c := range p.Stats().Conns {
 					switch c.State {
@@ -252,7 +254,7 @@ func TestFirstReadySkipsFailedConnection(t *testing.T) {
 }
 
 func TestWarmup(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Seed: 1})
+	cl := testserver.Fake(t, fakeserver.Config{Seed: 1})
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 3, Warmup: true})
 	st := p.Stats()
 	for _, c := range st.Conns {
@@ -268,15 +270,8 @@ func TestWarmup(t *testing.T) {
 }
 
 func TestWarmupFailsClearly(t *testing.T) {
-	// A port nobody listens on: start a cluster and stop it.
-	cl, err := fakeserver.Start(context.Background(), fakeserver.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := cl.Addrs()[0]
-	cl.Stop()
-
-	_, err = pool.New(context.Background(), addr, pool.Config{Size: 2, Warmup: true, WarmupTimeout: 300 * time.Millisecond}, insecureCreds)
+	addr := testserver.ClosedAddr(t)
+	_, err := pool.New(context.Background(), addr, pool.Config{Size: 2, Warmup: true, WarmupTimeout: 300 * time.Millisecond}, insecureCreds)
 	if err == nil {
 		t.Fatal("New succeeded with nothing listening")
 	}
@@ -304,7 +299,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // TestStreamInflightEndsOnce checks that every way a stream ends takes it
 // out of the in-flight count exactly once.
 func TestStreamInflightEndsOnce(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{
+	cl := testserver.Fake(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{
 		{Method: fakeserver.MethodList{"SyncUsers"}, Abort: &fakeserver.Abort{After: 2, Code: codes.Aborted}},
 	}})
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 2, Pick: pool.PickLeastInflight})
@@ -362,12 +357,12 @@ func TestStreamInflightEndsOnce(t *testing.T) {
 			if err := tt.run(); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "in-flight back to 0", func() bool { return p.Stats().Inflight == 0 })
+			testutil.Eventually(t, 5*time.Second, "in-flight back to 0", func() bool { return p.Stats().Inflight == 0 })
 			if got := p.Stats().Picks - before; got != 1 {
 				t.Errorf("%d picks, want 1", got)
 			}
-			// Exactly once: a second release would drive the count below 0.
-			time.Sleep(10 * time.Millisecond)
+			// Released on its connection, not another's (exactly once is
+			// TestStreamReleasesOnce's).
 			for _, cs := range p.Stats().Conns {
 				if cs.Inflight != 0 {
 					t.Errorf("conn %d in-flight %d, want 0", cs.Index, cs.Inflight)
@@ -380,7 +375,7 @@ func TestStreamInflightEndsOnce(t *testing.T) {
 // TestRecycle replaces connections after max_age while a stream stays open
 // on an old one, and checks the old one is closed only after the stream ends.
 func TestRecycle(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Seed: 1})
+	cl := testserver.Fake(t, fakeserver.Config{Seed: 1})
 	const maxAge = 300 * time.Millisecond
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 2, Warmup: true, MaxAge: maxAge})
 	stub := userpb.NewUserServiceClient(p)
@@ -402,7 +397,7 @@ func TestRecycle(t *testing.T) {
 		}
 	}
 	exchange(1)
-	eventually(t, "both connections recycled", func() bool {
+	testutil.Eventually(t, 5*time.Second, "both connections recycled", func() bool {
 		st := p.Stats()
 		return st.Conns[0].Recycled >= 1 && st.Conns[1].Recycled >= 1
 	})
@@ -425,7 +420,7 @@ func TestRecycle(t *testing.T) {
 	if _, err := s.Recv(); err == nil {
 		t.Fatal("stream did not end")
 	}
-	eventually(t, "old connections closed", func() bool { return p.Stats().Draining == 0 })
+	testutil.Eventually(t, 5*time.Second, "old connections closed", func() bool { return p.Stats().Draining == 0 })
 	b := cl.Stats().Backends[0]
 	if b.ConnectionsTotal < 4 {
 		t.Errorf("server accepted %d connections, want at least 4 (2 + replacements)", b.ConnectionsTotal)
@@ -433,7 +428,7 @@ func TestRecycle(t *testing.T) {
 	if b.Codes["OK"] < 11 {
 		t.Errorf("server OK calls = %d, want at least 11 (codes %v)", b.Codes["OK"], b.Codes)
 	}
-	eventually(t, "server connections back to the pool size", func() bool {
+	testutil.Eventually(t, 5*time.Second, "server connections back to the pool size", func() bool {
 		// A recycle may be under way, adding one connection for a moment.
 		n := cl.Stats().Backends[0].Connections
 		return n == 2 || n == 3
@@ -441,7 +436,7 @@ func TestRecycle(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Seed: 1})
+	cl := testserver.Fake(t, fakeserver.Config{Seed: 1})
 	p, err := pool.New(context.Background(), cl.Addrs()[0], pool.Config{Size: 3, Warmup: true, MaxAge: time.Hour}, insecureCreds)
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +456,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("call after Close succeeded")
 	}
-	eventually(t, "server connections closed", func() bool { return cl.Stats().Backends[0].Connections == 0 })
+	testutil.Eventually(t, 5*time.Second, "server connections closed", func() bool { return cl.Stats().Backends[0].Connections == 0 })
 	// goleak in TestMain checks the watcher and recycler goroutines ended.
 }
 
@@ -479,7 +474,7 @@ func builtin(t testing.TB, name string) *methods.Method {
 // connection goes back to READY when the next calls reconnect it, and that
 // is counted as a reconnect (a warm-up READY is not).
 func TestReconnectsCounted(t *testing.T) {
-	cl := startCluster(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{{Kill: &fakeserver.Kill{At: 200 * time.Millisecond}}}})
+	cl := testserver.Fake(t, fakeserver.Config{Seed: 1, Faults: []fakeserver.Fault{{Kill: &fakeserver.Kill{At: 200 * time.Millisecond}}}})
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 1, Warmup: true})
 	if st := p.Stats(); st.Reconnects != 0 {
 		t.Fatalf("after warm-up: %d reconnects, want 0", st.Reconnects)
@@ -487,7 +482,7 @@ func TestReconnectsCounted(t *testing.T) {
 	c := userpb.NewUserServiceClient(p)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	eventually(t, "a reconnect after the server dropped the connection", func() bool {
+	testutil.Eventually(t, 5*time.Second, "a reconnect after the server dropped the connection", func() bool {
 		_, _ = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u-1"})
 		return p.Stats().Reconnects >= 1
 	})

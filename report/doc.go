@@ -49,8 +49,13 @@
 // (★ on the best comparable value, flags beside the cell; index.html#sort=p99
 // opens it sorted), a per-method table with the shortest unambiguous method
 // names when a run called several methods, optional threshold or
-// comparison verdicts ([Options].Verdicts), the charts as data: URIs, the
-// scenario as run and the provenance of each run. All text taken from
+// comparison verdicts ([Options].Verdicts), an environment panel — the load
+// generator's health per cell (CPU, its threads' run delay, other
+// processes' CPU, pressure, steal, run queue, GC, schedule lag, dropped
+// arrivals) with the cells where it was saturated (gates.Saturation)
+// marked and what could not be measured named — when the results recorded
+// it, the charts as data: URIs, the scenario as run and the provenance of
+// each run. All text taken from
 // results is escaped by html/template, and the page needs no network
 // access.
 package report

@@ -29,7 +29,11 @@ type page struct {
 	// every run called one method).
 	MethodColumns []Column
 	MethodRows    []methodRow
-	Charts        []chartInfo
+	// EnvColumns and Env are the environment panel: the load generator's
+	// health per cell (empty when no cell recorded it).
+	EnvColumns []Column
+	Env        []envRow
+	Charts     []chartInfo
 }
 
 type runInfo struct {
@@ -127,6 +131,9 @@ func buildPage(runs []*results.Run, labels []string, sum *Summary, cells []*cell
 		c := colorOf[m.Cell]
 		p.MethodRows = append(p.MethodRows, methodRow{Color: template.CSS(cssColor(c.color)), Label: c.label,
 			Method: m.Short, Full: m.Method, Values: values(sum.MethodColumns, m.Values, nil)})
+	}
+	if p.Env = environment(cells); p.Env != nil {
+		p.EnvColumns = envColumns
 	}
 	for _, c := range charts {
 		p.Charts = append(p.Charts, chartInfo{File: c.File, Title: c.Title, Caption: c.Caption, Width: c.Width, Height: c.Height, Img: imgTag(c)})
@@ -256,6 +263,7 @@ th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}
 td.text,th.text{text-align:left}
 table.summary td:first-child{white-space:normal;min-width:18em}
+table.environment td:last-child{white-space:normal;min-width:22em}
 td.best{background:#e3f4e1;font-weight:600}
 td.best::after{content:" ★";color:#1b7f1b}
 .flag{display:inline-block;margin-left:.4em;padding:0 .35em;border-radius:3px;background:#fff3e0;color:#8a4b00;font-size:.85em}
@@ -339,7 +347,7 @@ nav a{margin-right:1rem}
 <body>
 <h1>{{.Title}}</h1>
 {{range .Verdict}}<p class="verdict">{{.}}</p>
-{{end}}<nav><a href="#summary">Summary</a>{{if .MethodRows}}<a href="#methods">Per method</a>{{end}}{{if .Verdicts}}<a href="#verdicts">Verdicts</a>{{end}}<a href="#charts">Charts</a><a href="#runs">Scenario and provenance</a></nav>
+{{end}}<nav><a href="#summary">Summary</a>{{if .MethodRows}}<a href="#methods">Per method</a>{{end}}{{if .Verdicts}}<a href="#verdicts">Verdicts</a>{{end}}{{if .Env}}<a href="#environment">Environment</a>{{end}}<a href="#charts">Charts</a><a href="#runs">Scenario and provenance</a></nav>
 <p>{{range $i, $r := .Runs}}{{if $i}}; {{end}}<strong>{{$r.Label}}</strong>: scenario “{{$r.Name}}”, {{$r.Cells}} cells{{if $r.Dimensions}} over {{range $j, $d := $r.Dimensions}}{{if $j}} × {{end}}<code>{{$d}}</code>{{end}}{{end}}{{if $r.Partial}} <span class="partial">(partial run)</span>{{end}}{{end}}.</p>
 {{if .Verdicts}}
 <h2 id="verdicts">Verdicts: {{if .Failed}}<span class="fail">{{.Failed}} of {{len .Verdicts}} failed</span>{{else}}<span class="pass">all {{len .Verdicts}} passed</span>{{end}}</h2>
@@ -367,6 +375,17 @@ nav a{margin-right:1rem}
 <thead><tr><th class="text">cell</th><th class="text">method</th>{{range .MethodColumns}}<th title="{{.Title}}">{{.Name}}</th>{{end}}</tr></thead>
 <tbody>
 {{range .MethodRows}}<tr><td class="text"><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}</td><td class="text" title="{{.Full}}">{{.Method}}</td>{{range .Values}}<td data-v="{{.Sort}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>
+</div>
+</details>
+{{end}}{{if .Env}}<h2 id="environment">Environment: the load generator</h2>
+<details open><summary>How grpcbench itself fared in each cell, sampled once a second (shares: mean / worst second; hover a header for its meaning). A <span class="fail">saturated</span> cell measured the client, not the service: its latencies include the load generator's own delays, and thresholds on it are inconclusive.</summary>
+<div class="wrap">
+<table class="environment">
+<thead><tr><th class="text">cell</th>{{range .EnvColumns}}<th title="{{.Title}}">{{.Name}}</th>{{end}}<th class="text">load generator</th></tr></thead>
+<tbody>
+{{range .Env}}<tr{{if .Saturated}} class="flagged"{{end}}><td class="text" title="{{.ID}}"><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}</td>{{range .Values}}<td{{if .Note}} title="{{.Note}}"{{end}}>{{.Text}}</td>{{end}}<td class="text">{{if .Saturated}}<span class="fail">saturated</span>: {{.Saturated}}{{else}}ok{{end}}{{if .Unavailable}} <span class="flag" title="{{.Unavailable}}">partly measured</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 </div>

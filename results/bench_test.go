@@ -56,6 +56,7 @@ func BenchmarkShardCallFullUnary(b *testing.B) {
 	for i := range 100000 {
 		s.Call(0, codes.OK, lat[i&4095], lat[i&4095]/2, 0)
 		s.Attempt(0, lat[i&4095])
+		s.Lag(lat[i&4095] / 10)
 		s.Peer("127.0.0.1:1")
 	}
 	b.ReportAllocs()
@@ -79,7 +80,9 @@ func TestShardCallAllocs(t *testing.T) {
 	for i := range 50000 {
 		s.Call(0, codes.OK, lat[i&4095], lat[i&4095], 0)
 		s.Attempt(0, lat[i&4095])
+		s.Lag(lat[i&4095] / 10)
 		s.Peer("127.0.0.1:1")
+		s.Backend("127.0.0.1:1", 0)
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(10000, func() {
@@ -88,7 +91,9 @@ func TestShardCallAllocs(t *testing.T) {
 		s.Call(0, codes.Unavailable, d, d, 0)
 		s.Attempt(0, d)
 		s.CallAttempts(2)
+		s.Lag(d / 10)
 		s.Peer("127.0.0.1:1")
+		s.Backend("127.0.0.1:1", 0)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per recorded call, want 0", allocs)

@@ -11,8 +11,10 @@
 // attempt, time-to-first-message and per-message round-trip [Histogram]s
 // plus status-code counts), an aggregate over all methods
 // ([Cell.Aggregate]), load figures (target and achieved rate, schedule lag,
-// dropped arrivals), retry, circuit-breaker, pool and per-backend counters,
-// a one-second time series and the fault windows that were active.
+// dropped arrivals), the load generator's [Health] (its CPU, its threads'
+// run delay, the machine's contention, GC, the schedule lag histogram),
+// retry, circuit-breaker, pool and per-backend counters, a one-second time
+// series and the fault windows that were active.
 //
 // Methods are keyed by their full name without the leading slash
 // ("grpcbench.user.v1.UserService/GetUser", "grpc.testing.TestService/UnaryCall").

@@ -114,24 +114,8 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		Params: slices.Clone(f.Params),
 		Load:   Load{Model: f.Load.Model},
 	}
-	// The merged cell spans from the earliest start to the latest end.
-	var end time.Time
-	for _, c := range cells {
-		if !slices.Equal(c.Params, f.Params) {
-			return nil, fmt.Errorf("params %v differ from %v", c.Params, f.Params)
-		}
-		if c.Load.Model != f.Load.Model {
-			return nil, fmt.Errorf("load model %q differs from %q", c.Load.Model, f.Load.Model)
-		}
-		if out.Start.IsZero() || (!c.Start.IsZero() && c.Start.Before(out.Start)) {
-			out.Start = c.Start
-		}
-		if e := c.Start.Add(c.Duration); e.After(end) {
-			end = e
-		}
-	}
-	if !end.IsZero() {
-		out.Duration = end.Sub(out.Start)
+	if err := out.span(cells); err != nil {
+		return nil, err
 	}
 
 	var errs []string
@@ -147,12 +131,9 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 		if c.Error != "" && !slices.Contains(errs, c.Error) {
 			errs = append(errs, c.Error)
 		}
+		offSec := int(off.Round(time.Second) / time.Second)
 		out.addCounters(c)
-		for _, t := range c.Breaker.Transitions {
-			t.At += off
-			out.Breaker.Transitions = append(out.Breaker.Transitions, t)
-		}
-		mergeResilience(out, c, off, int(off.Round(time.Second)/time.Second))
+		mergeResilience(out, c, off, offSec)
 		for _, e := range c.TopErrors {
 			topErrs[ErrorCount{Code: e.Code, Message: e.Message}] += e.Count
 		}
@@ -164,7 +145,6 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 			}
 			dst.add(be)
 		}
-		offSec := int(off.Round(time.Second) / time.Second)
 		for _, s := range c.Series {
 			s.T += offSec
 			series[s.T] = append(series[s.T], s)
@@ -173,9 +153,6 @@ func mergeCells(cells []*Cell) (*Cell, error) {
 	}
 	out.Error = strings.Join(errs, "; ")
 	out.TopErrors = TopErrorCounts(topErrs)
-	sort.SliceStable(out.Breaker.Transitions, func(i, j int) bool {
-		return out.Breaker.Transitions[i].At < out.Breaker.Transitions[j].At
-	})
 	for _, be := range backends {
 		out.Backends = append(out.Backends, *be)
 	}
@@ -200,6 +177,7 @@ func (out *Cell) addCounters(c *Cell) {
 	l.Completed += c.Load.Completed
 	l.Dropped += c.Load.Dropped
 	l.MaxLag = max(l.MaxLag, c.Load.MaxLag)
+	out.Health = mergeHealth(out.Health, c.Health)
 
 	for name, m := range c.Methods {
 		if m == nil {
@@ -355,6 +333,11 @@ func faultEqual(a, b FaultWindow) bool {
 // and per-backend series into out; c started off (offSec whole seconds)
 // after out.
 func mergeResilience(out, c *Cell, off time.Duration, offSec int) {
+	for _, t := range c.Breaker.Transitions {
+		t.At += off
+		out.Breaker.Transitions = append(out.Breaker.Transitions, t)
+	}
+	slices.SortStableFunc(out.Breaker.Transitions, func(a, b Transition) int { return cmp.Compare(a.At, b.At) })
 	if h := c.Hedging; h != nil {
 		if out.Hedging == nil {
 			out.Hedging = &Hedging{}
@@ -412,4 +395,29 @@ func mergeResilience(out, c *Cell, off time.Duration, offSec int) {
 			out.BackendSeries[i].Calls[a] += n
 		}
 	}
+}
+
+// span checks that cells are one cell's shards (same params and model) and
+// sets out's start and duration: from the earliest start to the latest end.
+func (out *Cell) span(cells []*Cell) error {
+	f := cells[0]
+	var end time.Time
+	for _, c := range cells {
+		if !slices.Equal(c.Params, f.Params) {
+			return fmt.Errorf("params %v differ from %v", c.Params, f.Params)
+		}
+		if c.Load.Model != f.Load.Model {
+			return fmt.Errorf("load model %q differs from %q", c.Load.Model, f.Load.Model)
+		}
+		if out.Start.IsZero() || (!c.Start.IsZero() && c.Start.Before(out.Start)) {
+			out.Start = c.Start
+		}
+		if e := c.Start.Add(c.Duration); e.After(end) {
+			end = e
+		}
+	}
+	if !end.IsZero() {
+		out.Duration = end.Sub(out.Start)
+	}
+	return nil
 }

@@ -107,6 +107,10 @@ type Cell struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Load describes the offered and achieved load.
 	Load Load `json:"load"`
+	// Health describes the load generator during the recorded phase (CPU,
+	// machine contention, GC, schedule lag); nil in files written before it
+	// was recorded.
+	Health *Health `json:"health,omitempty"`
 	// Methods holds statistics per method, keyed by the full method name
 	// without the leading slash ("grpcbench.user.v1.UserService/GetUser").
 	// [ShortMethodNames] gives the short forms reports show.

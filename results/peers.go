@@ -32,7 +32,11 @@ func (p *PeerCounter) Add(addr string, n int64) {
 		c.Add(n)
 		return
 	}
-	c, _ := p.other.LoadOrStore(addr, new(atomic.Int64))
+	c, ok := p.other.Load(addr)
+	if !ok {
+		// Load first: LoadOrStore would allocate a counter on every call.
+		c, _ = p.other.LoadOrStore(addr, new(atomic.Int64))
+	}
 	c.(*atomic.Int64).Add(n)
 }
 

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -36,8 +37,9 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	shards []*Shard
-	// peers counts attempts per backend for callers that do not own a
-	// shard; Cell adds them to the shards' counts.
+	// peers counts attempts per backend: the one count behind
+	// Backend.ClientCalls, fed by Shard.Peer and by whoever else sees
+	// attempts (a stats.Handler on gRPC's goroutines).
 	peers *PeerCounter
 
 	// The series: a shard hands each second it has finished to the
@@ -50,6 +52,31 @@ type Recorder struct {
 	newest int
 	// subs receive each second, per method, when it is finalized.
 	subs []func(Interval)
+
+	// acc holds each method's histograms gathered from the shards: a shard
+	// hands its histograms over with each second it seals and starts new
+	// ones, so a worker holds one second's values at most and memory does
+	// not grow with workers × the spread a long run reaches.
+	accMu       sync.Mutex
+	acc         []methodHists
+	backendSecs map[int]map[string]int64
+	lag         Histogram // the shards' schedule lag, handed over the same way
+}
+
+// methodHists are one method's histograms.
+type methodHists struct {
+	latency, service, ok, attempt, ttfm, rtt Histogram
+}
+
+// absorb adds h's values to m and empties h (its memory is released).
+func (m *methodHists) absorb(h *methodHists) {
+	for _, p := range [...][2]*Histogram{{&m.latency, &h.latency}, {&m.service, &h.service}, {&m.ok, &h.ok},
+		{&m.attempt, &h.attempt}, {&m.ttfm, &h.ttfm}, {&m.rtt, &h.rtt}} {
+		if p[1].h != nil {
+			p[0].Merge(p[1])
+			*p[1] = Histogram{}
+		}
+	}
 }
 
 // sealLag is how many seconds behind the newest sealed second a second
@@ -74,7 +101,7 @@ type sealedSecond struct {
 // recorded phase; it becomes Cell.Start, and the at offsets passed to
 // [Shard.Call] are relative to it.
 func NewRecorder(methods []string, start time.Time) *Recorder {
-	return &Recorder{methods: slices.Clone(methods), start: start}
+	return &Recorder{methods: slices.Clone(methods), start: start, acc: make([]methodHists, len(methods)), peers: NewPeerCounter()}
 }
 
 // Methods returns the method names, indexed as in Shard calls.
@@ -83,9 +110,9 @@ func (r *Recorder) Methods() []string { return slices.Clone(r.methods) }
 // Start returns the start of the recorded phase.
 func (r *Recorder) Start() time.Time { return r.start }
 
-// SetPeerCounter makes Cell count the attempts p saw in Backends, beside
-// those the shards recorded with Shard.Peer: one count of calls per
-// backend, whichever goroutine saw the attempt.
+// SetPeerCounter makes p the recorder's count of attempts per backend
+// (Backend.ClientCalls): Shard.Peer adds to it, and so may any other
+// goroutine that sees attempts. Call it before the shards record.
 func (r *Recorder) SetPeerCounter(p *PeerCounter) { r.peers = p }
 
 // Shard returns a new shard for one worker. Call it once per worker, not per
@@ -119,9 +146,10 @@ type Shard struct {
 	attempts      [maxAttemptsTracked + 1]int64
 	extraAttempts int64 // attempts beyond maxAttemptsTracked in tail calls
 	maxLag        time.Duration
+	lag           Histogram // schedule lag since the last hand-over (Health.Lag)
 	bytesSent     int64
 	bytesRecv     int64
-	peers         map[string]int64
+	backendSecs   map[int]map[string]int64 // attempts per backend per second, since the last hand-over
 	live          *liveCounters
 }
 
@@ -129,12 +157,9 @@ type shardMethod struct {
 	calls, errors int64
 	codes         [numCodes]int64
 	otherCodes    map[codes.Code]int64
-	latency       Histogram
-	service       Histogram
-	ok            Histogram // latency of calls that ended OK
-	attempt       Histogram
-	ttfm          Histogram
-	rtt           Histogram
+	// methodHists are the values since the shard last handed them to the
+	// recorder (ok is the latency of calls that ended OK).
+	methodHists
 }
 
 // second aggregates one second of one shard's series, per method.
@@ -199,13 +224,7 @@ func (s *Shard) Call(method int, code codes.Code, latency, service, at time.Dura
 		m.ok.Record(latency)
 	}
 
-	sec := 0
-	if at > 0 {
-		sec = int(at / time.Second)
-		if sec >= maxSeriesSeconds {
-			sec = maxSeriesSeconds - 1
-		}
-	}
+	sec := secondOf(at)
 	switch {
 	case s.cur < 0:
 		s.cur = sec
@@ -244,6 +263,35 @@ func (s *Shard) seal() {
 	}
 	s.r.addSecond(s.cur, &s.curSec)
 	s.curSec.reset()
+	s.handOver()
+}
+
+// handOver gives the shard's histograms to the recorder and starts new
+// ones: once per second per shard, never per call.
+func (s *Shard) handOver() {
+	s.r.accMu.Lock()
+	defer s.r.accMu.Unlock()
+	for i := range s.methods {
+		s.r.acc[i].absorb(&s.methods[i].methodHists)
+	}
+	for t, m := range s.backendSecs {
+		if s.r.backendSecs == nil {
+			s.r.backendSecs = map[int]map[string]int64{}
+		}
+		acc := s.r.backendSecs[t]
+		if acc == nil {
+			acc = map[string]int64{}
+			s.r.backendSecs[t] = acc
+		}
+		for a, n := range m {
+			acc[a] += n
+		}
+	}
+	s.backendSecs = nil
+	if s.lag.h != nil {
+		s.r.lag.Merge(&s.lag)
+		s.lag = Histogram{}
+	}
 }
 
 // addSecond merges one shard's second t into the series and finalizes
@@ -351,6 +399,7 @@ func (r *Recorder) finalize(t int) {
 func (r *Recorder) flush(shards []*Shard) {
 	for _, s := range shards {
 		s.seal()
+		s.handOver()
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
@@ -387,12 +436,15 @@ func (s *Shard) CallAttempts(n int) {
 	s.attempts[n]++
 }
 
-// Lag records the delay between a call's intended start and its actual send.
-// Only the maximum is kept (Load.MaxLag).
+// Lag records the delay between a call's intended start and its actual send:
+// its distribution (Health.Lag) and maximum (Load.MaxLag). A negative delay
+// counts as 0.
 func (s *Shard) Lag(d time.Duration) {
+	d = max(d, 0)
 	if d > s.maxLag {
 		s.maxLag = d
 	}
+	s.lag.Record(d)
 }
 
 // Bytes adds payload bytes sent and received.
@@ -402,17 +454,38 @@ func (s *Shard) Bytes(sent, received int64) {
 }
 
 // Peer counts one attempt that landed on the backend at addr (from the
-// call's peer); it feeds Backend.ClientCalls.
-func (s *Shard) Peer(addr string) {
-	if s.peers == nil {
-		s.peers = make(map[string]int64)
+// call's peer) in the recorder's PeerCounter; it feeds
+// Backend.ClientCalls.
+func (s *Shard) Peer(addr string) { s.r.peers.Add(addr, 1) }
+
+// Backend counts one attempt of a recorded call on the backend at addr in
+// the second that at (the offset Call was given) places the call in; it
+// feeds Cell.BackendSeries, each backend's share over time. A map a second
+// is made when a second's first attempt is counted.
+func (s *Shard) Backend(addr string, at time.Duration) {
+	t := secondOf(at)
+	if s.backendSecs == nil {
+		s.backendSecs = map[int]map[string]int64{}
 	}
-	s.peers[addr]++
+	m := s.backendSecs[t]
+	if m == nil {
+		m = map[string]int64{}
+		s.backendSecs[t] = m
+	}
+	m[addr]++
+}
+
+// secondOf is the second of the series an offset falls in.
+func secondOf(at time.Duration) int {
+	if at <= 0 {
+		return 0
+	}
+	return min(int(at/time.Second), maxSeriesSeconds-1)
 }
 
 // Cell merges every shard into a new Cell with Start, Methods, All, Load
-// (Completed, MaxLag), Retry (Calls, Attempts, Retried,
-// AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
+// (Completed, MaxLag), Health (Lag, when Lag was used), Retry (Calls,
+// Attempts, Retried, AttemptsPerCall, when CallAttempts was used), Backends (ClientCalls),
 // BytesSent, BytesReceived and Series filled. The caller fills the rest (ID,
 // Params, Duration, the remaining Load fields, Breaker, Pool, server-side
 // Backend counters, Faults) from the runner and the client stack.
@@ -428,50 +501,26 @@ func (r *Recorder) Cell() *Cell {
 	r.flush(shards)
 
 	c := &Cell{Start: r.start}
-	all := &MethodStats{}
-	peers := map[string]int64{}
 	var attempts [maxAttemptsTracked + 1]int64
 	var extraAttempts int64
 	for _, s := range shards {
 		c.BytesSent += s.bytesSent
 		c.BytesReceived += s.bytesRecv
 		c.Load.MaxLag = max(c.Load.MaxLag, s.maxLag)
-		for a, n := range s.peers {
-			peers[a] += n
-		}
 		for i, n := range s.attempts {
 			attempts[i] += n
 		}
 		extraAttempts += s.extraAttempts
 	}
-
+	all := &MethodStats{}
+	r.accMu.Lock()
+	defer r.accMu.Unlock()
+	if lag := mergeUsed(nil, &r.lag); lag != nil {
+		c.Health = &Health{Lag: lag}
+	}
 	for i, name := range r.methods {
-		ms := &MethodStats{}
-		used := false
-		for _, s := range shards {
-			m := &s.methods[i]
-			if m.calls == 0 && m.attempt.Count() == 0 && m.ttfm.Count() == 0 && m.rtt.Count() == 0 {
-				continue
-			}
-			used = true
-			ms.Calls += m.calls
-			ms.Errors += m.errors
-			for code, n := range m.codes {
-				if n > 0 {
-					addCode(ms, codes.Code(code), n)
-				}
-			}
-			for code, n := range m.otherCodes {
-				addCode(ms, code, n)
-			}
-			ms.Latency = mergeUsed(ms.Latency, &m.latency)
-			ms.Service = mergeUsed(ms.Service, &m.service)
-			ms.OK = mergeUsed(ms.OK, &m.ok)
-			ms.Attempt = mergeUsed(ms.Attempt, &m.attempt)
-			ms.TTFM = mergeUsed(ms.TTFM, &m.ttfm)
-			ms.MessageRTT = mergeUsed(ms.MessageRTT, &m.rtt)
-		}
-		if !used {
+		ms := methodStats(shards, i, &r.acc[i])
+		if ms == nil {
 			continue
 		}
 		if c.Methods == nil {
@@ -484,40 +533,86 @@ func (r *Recorder) Cell() *Cell {
 		c.All = all
 	}
 	c.Load.Completed = all.Calls
-
-	var tracked int64
-	for n, k := range attempts {
-		tracked += k
-		c.Retry.Attempts += int64(n) * k
-		if n > 1 {
-			c.Retry.Retried += k
-		}
-	}
-	if tracked > 0 {
-		c.Retry.Calls = tracked
-		c.Retry.Attempts += extraAttempts
-		last := len(attempts)
-		for last > 0 && attempts[last-1] == 0 {
-			last--
-		}
-		c.Retry.AttemptsPerCall = slices.Clone(attempts[:last])
-	}
-
-	if r.peers != nil {
-		for a, n := range r.peers.Counts() {
-			peers[a] += n
-		}
-	}
-	for a, n := range peers {
+	c.Retry = retryFrom(attempts, extraAttempts)
+	for a, n := range r.peers.Counts() {
 		c.Backends = append(c.Backends, Backend{Addr: a, ClientCalls: n})
 	}
 	sort.Slice(c.Backends, func(i, j int) bool { return c.Backends[i].Addr < c.Backends[j].Addr })
-
 	c.Series = r.series()
 	if len(c.Series) == 0 {
 		c.Series = nil
 	}
+	c.BackendSeries = r.backendSeries()
 	return c
+}
+
+// backendSeries lists the seconds of attempts per backend, in order.
+func (r *Recorder) backendSeries() []BackendSecond {
+	secs := make([]int, 0, len(r.backendSecs))
+	for t := range r.backendSecs {
+		secs = append(secs, t)
+	}
+	slices.Sort(secs)
+	var out []BackendSecond
+	for _, t := range secs {
+		out = append(out, BackendSecond{T: t, Calls: maps.Clone(r.backendSecs[t])})
+	}
+	return out
+}
+
+// methodStats sums method i's counters over the shards and takes its
+// histograms from acc (every shard has handed its histograms over), or
+// returns nil when nothing was recorded for it.
+func methodStats(shards []*Shard, i int, acc *methodHists) *MethodStats {
+	ms := &MethodStats{}
+	for _, s := range shards {
+		m := &s.methods[i]
+		ms.Calls += m.calls
+		ms.Errors += m.errors
+		for code, n := range m.codes {
+			if n > 0 {
+				addCode(ms, codes.Code(code), n)
+			}
+		}
+		for code, n := range m.otherCodes {
+			addCode(ms, code, n)
+		}
+	}
+	ms.Latency = mergeUsed(nil, &acc.latency)
+	ms.Service = mergeUsed(nil, &acc.service)
+	ms.OK = mergeUsed(nil, &acc.ok)
+	ms.Attempt = mergeUsed(nil, &acc.attempt)
+	ms.TTFM = mergeUsed(nil, &acc.ttfm)
+	ms.MessageRTT = mergeUsed(nil, &acc.rtt)
+	if ms.Calls == 0 && ms.Attempt == nil && ms.TTFM == nil && ms.MessageRTT == nil {
+		return nil
+	}
+	return ms
+}
+
+// retryFrom turns the attempts-per-call counts into Retry's call, attempt
+// and retried totals (zero when no call reported its attempts).
+func retryFrom(attempts [maxAttemptsTracked + 1]int64, extra int64) Retry {
+	var r Retry
+	var tracked int64
+	for n, k := range attempts {
+		tracked += k
+		r.Attempts += int64(n) * k
+		if n > 1 {
+			r.Retried += k
+		}
+	}
+	if tracked == 0 {
+		return Retry{}
+	}
+	r.Calls = tracked
+	r.Attempts += extra
+	last := len(attempts)
+	for last > 0 && attempts[last-1] == 0 {
+		last--
+	}
+	r.AttemptsPerCall = slices.Clone(attempts[:last])
+	return r
 }
 
 // series returns the one-second series. Cell has flushed every shard, so

@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -360,5 +361,35 @@ func TestLiveSnapshotQuantile(t *testing.T) {
 	s.Call(0, codes.OK, time.Hour, 0, 0)
 	if p := r.Live().Quantile(1); p < 60*time.Second {
 		t.Fatalf("max live = %v", p)
+	}
+}
+
+// TestRecorderBackendSeries checks that attempts counted per backend land
+// in their second, summed exactly over shards, whether or not the shard
+// sealed the second before the cell was taken.
+func TestRecorderBackendSeries(t *testing.T) {
+	r := results.NewRecorder([]string{"GetUser"}, time.Time{})
+	a, b := r.Shard(), r.Shard()
+	for i := range 10 {
+		at := time.Duration(i) * 300 * time.Millisecond // seconds 0..2
+		a.Call(0, codes.OK, time.Millisecond, time.Millisecond, at)
+		a.Backend("10.0.0.1:1", at)
+		b.Call(0, codes.OK, time.Millisecond, time.Millisecond, at)
+		b.Backend("10.0.0.2:1", at)
+		b.Backend("10.0.0.1:1", at) // a retry on the other backend
+	}
+	c := r.Cell()
+	want := []map[string]int64{
+		{"10.0.0.1:1": 8, "10.0.0.2:1": 4},
+		{"10.0.0.1:1": 6, "10.0.0.2:1": 3},
+		{"10.0.0.1:1": 6, "10.0.0.2:1": 3},
+	}
+	if len(c.BackendSeries) != len(want) {
+		t.Fatalf("BackendSeries = %+v, want %d seconds", c.BackendSeries, len(want))
+	}
+	for i, s := range c.BackendSeries {
+		if s.T != i || !maps.Equal(s.Calls, want[i]) {
+			t.Errorf("second %d = %+v, want T=%d %v", i, s, i, want[i])
+		}
 	}
 }

@@ -110,6 +110,9 @@ func (c *Cell) validate(p *problems, path string, dims []string) {
 	}
 	p.count(path, "duration_ns", int64(c.Duration))
 	c.Load.validate(p, path+".load")
+	if c.Health != nil {
+		c.Health.validate(p, path+".health")
+	}
 	names := make([]string, 0, len(c.Methods))
 	for name := range c.Methods {
 		names = append(names, name)

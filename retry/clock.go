@@ -5,31 +5,31 @@ import (
 	"time"
 )
 
-// Clock is the time source of the retry loop. Tests substitute a fake one so
+// clock is the time source of the retry loop. Tests substitute a fake one so
 // backoff is checked without sleeping.
-type Clock interface {
+type clock interface {
 	// Now returns the current time.
 	Now() time.Time
 	// NewTimer returns a timer that fires once after d.
-	NewTimer(d time.Duration) Timer
+	NewTimer(d time.Duration) timer
 }
 
-// Timer is a one-shot timer as returned by Clock.NewTimer.
-type Timer interface {
+// timer is a one-shot timer as returned by clock.NewTimer.
+type timer interface {
 	// C returns the channel the timer fires on.
 	C() <-chan time.Time
 	// Stop prevents the timer from firing; it reports whether it did.
 	Stop() bool
 }
 
-// SystemClock is the real clock (time.Now, time.NewTimer).
-type SystemClock struct{}
+// systemClock is the real clock (time.Now, time.NewTimer).
+type systemClock struct{}
 
 // Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+func (systemClock) Now() time.Time { return time.Now() }
 
 // NewTimer returns a time.Timer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+func (systemClock) NewTimer(d time.Duration) timer { return sysTimer{time.NewTimer(d)} }
 
 type sysTimer struct{ t *time.Timer }
 

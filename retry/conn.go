@@ -17,13 +17,13 @@ import (
 
 // Header names of gRPC's retry protocol (gRFC A6).
 const (
-	// PreviousAttemptsHeader is sent on every retry with the number of
+	// previousAttemptsHeader is sent on every retry with the number of
 	// attempts made before it.
-	PreviousAttemptsHeader = "grpc-previous-rpc-attempts"
-	// PushbackTrailer is the server's request to wait this many
+	previousAttemptsHeader = "grpc-previous-rpc-attempts"
+	// pushbackTrailer is the server's request to wait this many
 	// milliseconds before retrying; a negative or malformed value means
 	// "do not retry".
-	PushbackTrailer = "grpc-retry-pushback-ms"
+	pushbackTrailer = "grpc-retry-pushback-ms"
 )
 
 // Observer is told about every attempt when it ends: the full method name,
@@ -38,9 +38,9 @@ type Observer interface {
 // Option configures Wrap and the interceptors.
 type Option func(*core)
 
-// WithClock sets the clock used for waits and deadline checks (default
-// SystemClock).
-func WithClock(c Clock) Option { return func(k *core) { k.clock = c } }
+// withClock sets the clock used for waits and deadline checks (default
+// systemClock).
+func withClock(c clock) Option { return func(k *core) { k.clock = c } }
 
 // WithRand sets the source of uniform [0, 1) numbers used for jitter
 // (default math/rand/v2.Float64). It must be safe for concurrent use.
@@ -80,7 +80,7 @@ type Stats struct {
 // counters are the atomics behind Stats. Calls and Attempts are derived from
 // the per-call histogram, so finishing a call costs one atomic add.
 type counters struct {
-	perCall       [MaxAttemptsLimit + 1]atomic.Int64
+	perCall       [maxAttemptsLimit + 1]atomic.Int64
 	gaveUp        atomic.Int64
 	pushbackWaits atomic.Int64
 	pushbackStops atomic.Int64
@@ -89,8 +89,8 @@ type counters struct {
 }
 
 func (c *counters) finish(attempts int) {
-	if attempts > MaxAttemptsLimit {
-		attempts = MaxAttemptsLimit
+	if attempts > maxAttemptsLimit {
+		attempts = maxAttemptsLimit
 	}
 	c.perCall[attempts].Add(1)
 }
@@ -124,8 +124,8 @@ func (c *counters) stats() Stats {
 type core struct {
 	p          Policy
 	retryable  codeSet
-	clock      Clock
-	systemTime bool // clock is SystemClock: use time.Since
+	clock      clock
+	systemTime bool // clock is systemClock: use time.Since
 	rand       func() float64
 	obs        Observer
 	throttle   *Throttle // nil: no throttling
@@ -137,14 +137,14 @@ func newCore(p Policy, opts []Option) *core {
 	if p.MaxAttempts < 1 {
 		p.MaxAttempts = 1
 	}
-	if p.MaxAttempts > MaxAttemptsLimit {
-		p.MaxAttempts = MaxAttemptsLimit
+	if p.MaxAttempts > maxAttemptsLimit {
+		p.MaxAttempts = maxAttemptsLimit
 	}
-	k := &core{p: p, retryable: makeCodeSet(p.Codes), clock: SystemClock{}, rand: rand.Float64}
+	k := &core{p: p, retryable: makeCodeSet(p.Codes), clock: systemClock{}, rand: rand.Float64}
 	for _, o := range opts {
 		o(k)
 	}
-	_, k.systemTime = k.clock.(SystemClock)
+	_, k.systemTime = k.clock.(systemClock)
 	return k
 }
 
@@ -171,7 +171,7 @@ const (
 // With a throttle, the failure is reported to it first (grpc-go's order), so
 // a throttled call also costs a token when it had no attempts left.
 func (k *core) decide(ctx context.Context, attempt int, err error, trailer metadata.MD) (decision, time.Duration, bool) {
-	pushWait, noRetry, pushed := parsePushback(trailer[PushbackTrailer])
+	pushWait, noRetry, pushed := parsePushback(trailer[pushbackTrailer])
 	if !k.retryable.has(status.Code(err)) {
 		if noRetry && k.throttle != nil {
 			k.throttle.Failure() // A6: a "do not retry" pushback counts as a failure
@@ -265,7 +265,7 @@ func (k *core) afterFailure(ctx context.Context, attempt int, err error, trailer
 
 // retryContext returns ctx marked for attempt number attempt (> 1).
 func retryContext(ctx context.Context, attempt int) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, PreviousAttemptsHeader, strconv.Itoa(attempt-1))
+	return metadata.AppendToOutgoingContext(ctx, previousAttemptsHeader, strconv.Itoa(attempt-1))
 }
 
 // unaryState is per-call scratch space reused through a pool so the success
@@ -360,9 +360,6 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 
 // Stats returns the counters so far.
 func (c *Conn) Stats() Stats { return c.k.stats() }
-
-// Policy returns the policy in force (defaults filled in).
-func (c *Conn) Policy() Policy { return c.k.p }
 
 // Interceptors holds the interceptor forms of the retry core for users of a
 // single grpc.ClientConn, and their shared counters.

@@ -21,7 +21,7 @@ var (
 func fail(err error) attemptResult { return attemptResult{err: err} }
 
 func pushback(v string) attemptResult {
-	return attemptResult{err: errUnavailable, trailer: metadata.Pairs(retry.PushbackTrailer, v)}
+	return attemptResult{err: errUnavailable, trailer: metadata.Pairs("grpc-retry-pushback-ms", v)}
 }
 
 var ok = attemptResult{}
@@ -99,7 +99,7 @@ func TestUnaryRetries(t *testing.T) {
 					want = string(rune('0' + i))
 				}
 				if prev != want {
-					t.Fatalf("attempt %d carried %s=%q, want %q", i+1, retry.PreviousAttemptsHeader, prev, want)
+					t.Fatalf("attempt %d carried %s=%q, want %q", i+1, "grpc-previous-rpc-attempts", prev, want)
 				}
 			}
 			st := c.Stats()

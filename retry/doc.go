@@ -34,7 +34,7 @@
 // a delay d near the latency quantile q (d = F⁻¹(q)), a fraction ≈ 1−q of calls
 // sends a hedge, and a call's latency becomes ≈ min(X₁, d + X₂, 2d + X₃, …)
 // for independent draws Xᵢ — the tail beyond d is cut at the cost of ≈ 1−q
-// extra server work (Stats.Hedges / Stats.Calls). Streams whose client sends
+// extra server work (HedgeStats.Hedges / HedgeStats.Calls). Streams whose client sends
 // one message (server streaming) are hedged until they commit (response
 // headers); client and bidi streams are passed through unhedged.
 //
@@ -50,11 +50,11 @@
 // token_ratio/(1+token_ratio) (≈ 9 % for ratio 0.1) and resume after
 // (max_tokens/2 − tokens)/token_ratio successes. Tokens are counted in
 // thousandths (A6's three decimals) in one atomic integer: no lock, exact
-// arithmetic. In native mode ServiceConfigJSONWith puts the same bucket in
-// the service config (retryThrottling; gRPC keeps one per ClientConn) and
-// the AttemptCounter infers the calls gRPC throttled.
+// arithmetic. In native mode ThrottlePolicy.ServiceConfig puts the same
+// bucket in the service config (retryThrottling; gRPC keeps one per
+// ClientConn) and the AttemptCounter infers the calls gRPC throttled.
 //
-// Nothing in this package logs or sleeps on the wall clock in tests (see
-// WithClock); the hedging layer starts goroutines only for hedges and ends
-// each before the call returns.
+// Nothing in this package logs, and its tests do not sleep on the wall
+// clock (the retry loop's clock is replaceable); the hedging layer starts
+// goroutines only for hedges and ends each before the call returns.
 package retry

@@ -70,7 +70,7 @@ func (s *scriptConn) Invoke(ctx context.Context, method string, args, reply any,
 	s.calls++
 	md, _ := metadata.FromOutgoingContext(ctx)
 	prev := ""
-	if v := md.Get(retry.PreviousAttemptsHeader); len(v) > 0 {
+	if v := md.Get("grpc-previous-rpc-attempts"); len(v) > 0 {
 		prev = v[len(v)-1]
 	}
 	s.previous = append(s.previous, prev)

@@ -19,7 +19,6 @@ import (
 // so calls share nothing but atomic counters (and the Throttle, if any).
 type HedgeConn struct {
 	cc       grpc.ClientConnInterface
-	p        HedgingPolicy // defaults filled in
 	max      int
 	delay    time.Duration
 	maxBuf   int
@@ -37,24 +36,21 @@ var _ grpc.ClientConnInterface = (*HedgeConn)(nil)
 // are clamped). Options honoured: WithObserver (every attempt, reported on
 // the caller's goroutine when the call ends) and WithThrottle (a hedge is
 // sent only while the bucket allows it; non-fatal failures cost a token,
-// successful calls give TokenRatio back). WithClock and WithRand are
-// ignored: hedging waits on the real clock and has no jitter.
+// successful calls give TokenRatio back). WithRand is ignored: hedging
+// waits on the real clock and has no jitter.
 //
 // Unary calls are hedged when the reply is a proto.Message or a
 // HedgeMessage (each hedge decodes into a fresh message of the same type;
 // the winner's is copied into reply); other calls are sent once, unhedged
-// (Stats.Unhedged). Streams are hedged until they commit (see NewStream).
+// (HedgeStats.Unhedged). Streams are hedged until they commit (see NewStream).
 func Hedge(cc grpc.ClientConnInterface, p HedgingPolicy, opts ...Option) *HedgeConn {
 	p = p.WithDefaults()
 	k := newCore(Policy{}, opts)
-	h := &HedgeConn{cc: cc, p: p, max: min(max(*p.MaxAttempts, 1), MaxHedgeAttempts), delay: max(p.HedgingDelay, 0),
+	h := &HedgeConn{cc: cc, max: min(max(*p.MaxAttempts, 1), maxHedgeAttempts), delay: max(p.HedgingDelay, 0),
 		maxBuf: max(*p.MaxBuffer, 0), nonFatal: makeCodeSet(p.NonFatalCodes), obs: k.obs, throttle: k.throttle}
 	h.calls.New = func() any { return newHedgeCall(h) }
 	return h
 }
-
-// Policy returns the policy in force (defaults filled in).
-func (h *HedgeConn) Policy() HedgingPolicy { return h.p }
 
 // HedgeStats are the counters of a hedging layer. A call is counted when it
 // ends (a stream: when it commits or fails and then ends).
@@ -85,8 +81,8 @@ type HedgeStats struct {
 
 // hedgeCounters are the atomics behind HedgeStats.
 type hedgeCounters struct {
-	started   [MaxHedgeAttempts + 1]atomic.Int64 // calls that started n attempts
-	won       [MaxHedgeAttempts + 1]atomic.Int64
+	started   [maxHedgeAttempts + 1]atomic.Int64 // calls that started n attempts
+	won       [maxHedgeAttempts + 1]atomic.Int64
 	failed    atomic.Int64
 	cancelled atomic.Int64
 	pushWaits atomic.Int64
@@ -98,9 +94,9 @@ type hedgeCounters struct {
 // Stats returns the counters so far.
 func (h *HedgeConn) Stats() HedgeStats {
 	var s HedgeStats
-	won := make([]int64, MaxHedgeAttempts+1)
+	won := make([]int64, maxHedgeAttempts+1)
 	last := 0
-	for n := 1; n <= MaxHedgeAttempts; n++ {
+	for n := 1; n <= maxHedgeAttempts; n++ {
 		c := h.started[n].Load()
 		s.Calls += c
 		s.Attempts += int64(n) * c
@@ -154,15 +150,15 @@ type hedgeCall struct {
 	unsent     int   // attempts never sent (dropped, or failed before grpc-go made a stream)
 	unsentBits uint8 // bit n: attempt n was never sent
 
-	cancels  [MaxHedgeAttempts + 1]context.CancelFunc
-	replies  [MaxHedgeAttempts + 1]any
-	trailers [MaxHedgeAttempts + 1]metadata.MD
-	optBuf   [MaxHedgeAttempts + 1][]grpc.CallOption
-	peers    [MaxHedgeAttempts + 1]peer.Peer         // hedges: set by grpc-go once a transport stream exists
-	streams  [MaxHedgeAttempts + 1]grpc.ClientStream // hedged stream: each attempt's stream
-	starts   [MaxHedgeAttempts + 1]time.Time         // hedged stream with an observer
-	durs     [MaxHedgeAttempts + 1]time.Duration     // for the observer
-	errs     [MaxHedgeAttempts + 1]error
+	cancels  [maxHedgeAttempts + 1]context.CancelFunc
+	replies  [maxHedgeAttempts + 1]any
+	trailers [maxHedgeAttempts + 1]metadata.MD
+	optBuf   [maxHedgeAttempts + 1][]grpc.CallOption
+	peers    [maxHedgeAttempts + 1]peer.Peer         // hedges: set by grpc-go once a transport stream exists
+	streams  [maxHedgeAttempts + 1]grpc.ClientStream // hedged stream: each attempt's stream
+	starts   [maxHedgeAttempts + 1]time.Time         // hedged stream with an observer
+	durs     [maxHedgeAttempts + 1]time.Duration     // for the observer
+	errs     [maxHedgeAttempts + 1]error
 	lastN    int // the attempt that failed last (its trailer goes with lastErr)
 }
 
@@ -280,7 +276,7 @@ func (c *hedgeCall) startLocked() (int, context.Context) {
 	if n == 1 {
 		return n, actx
 	}
-	return n, metadata.AppendToOutgoingContext(actx, PreviousAttemptsHeader, itoa(n-1))
+	return n, metadata.AppendToOutgoingContext(actx, previousAttemptsHeader, itoa(n-1))
 }
 
 // run performs attempt n on the current goroutine, unless the call was
@@ -355,7 +351,7 @@ func (c *hedgeCall) judgeLocked(n int, err error) {
 		t.Failure()
 	}
 	c.lastErr, c.lastN = err, n
-	wait, stop, present := parsePushback(c.trailers[n][PushbackTrailer])
+	wait, stop, present := parsePushback(c.trailers[n][pushbackTrailer])
 	switch {
 	case stop:
 		if !c.stopped {

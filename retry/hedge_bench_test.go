@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -25,25 +24,17 @@ func noHedge() retry.HedgingPolicy {
 // allocates).
 func BenchmarkHedgeUnary(b *testing.B) {
 	_, cc := startCluster(b)
+	layers := []testserver.Layer{
+		{Name: "raw", Conn: cc},
+		{Name: "hedge", Conn: retry.Hedge(cc, noHedge())},
+		{Name: "hedge_observer", Conn: retry.Hedge(cc, noHedge(), retry.WithObserver(nopObserver{}))},
+		{Name: "hedge_throttle", Conn: retry.Hedge(cc, noHedge(), retry.WithThrottle(retry.NewThrottle(retry.ThrottlePolicy{MaxTokens: 10, TokenRatio: 0.1})))},
+	}
+	testserver.BenchGetUser(b, layers...)
 	req := &userpb.GetUserRequest{UserId: "1"}
-	for _, l := range []struct {
-		name string
-		conn grpc.ClientConnInterface
-	}{
-		{"raw", cc},
-		{"hedge", retry.Hedge(cc, noHedge())},
-		{"hedge_observer", retry.Hedge(cc, noHedge(), retry.WithObserver(nopObserver{}))},
-		{"hedge_throttle", retry.Hedge(cc, noHedge(), retry.WithThrottle(retry.NewThrottle(retry.ThrottlePolicy{MaxTokens: 10, TokenRatio: 0.1})))},
-	} {
-		client := userpb.NewUserServiceClient(l.conn)
-		b.Run(l.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				_, _ = client.GetUser(ctx, req)
-			}
-		})
-		b.Run(l.name+"_deadline", func(b *testing.B) {
+	for _, l := range layers {
+		client := userpb.NewUserServiceClient(l.Conn)
+		b.Run(l.Name+"_deadline", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -57,7 +48,7 @@ func BenchmarkHedgeUnary(b *testing.B) {
 // BenchmarkHedgeOverhead measures the hedge layer alone over a connection
 // that answers at once.
 func BenchmarkHedgeOverhead(b *testing.B) {
-	c := retry.Hedge(nopConn{}, noHedge())
+	c := retry.Hedge(testserver.NopConn{}, noHedge())
 	ctx := context.Background()
 	reply := &userpb.GetUserResponse{}
 	b.ReportAllocs()

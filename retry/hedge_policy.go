@@ -15,17 +15,17 @@ import (
 
 // Hedging limits and defaults (gRFC A6).
 const (
-	// MaxHedgeAttempts is A6's client-side cap on hedgingPolicy.maxAttempts.
-	MaxHedgeAttempts = 5
-	// DefaultHedgeMaxAttempts is max_attempts when absent: the original
+	// maxHedgeAttempts is A6's client-side cap on hedgingPolicy.maxAttempts.
+	maxHedgeAttempts = 5
+	// defaultHedgeMaxAttempts is max_attempts when absent: the original
 	// call and one hedge.
-	DefaultHedgeMaxAttempts = 2
+	defaultHedgeMaxAttempts = 2
 )
 
-// DefaultNonFatalCodes returns the non-fatal codes used when
+// defaultNonFatalCodes returns the non-fatal codes used when
 // HedgingPolicy.NonFatalCodes is absent: UNAVAILABLE, INTERNAL and ABORTED,
 // the example of gRFC A6.
-func DefaultNonFatalCodes() []codes.Code {
+func defaultNonFatalCodes() []codes.Code {
 	return []codes.Code{codes.Unavailable, codes.Internal, codes.Aborted}
 }
 
@@ -48,27 +48,26 @@ type HedgingPolicy struct {
 	HedgingDelay time.Duration `yaml:"hedging_delay"`
 	// NonFatalCodes are the codes after which the other attempts go on and
 	// the next hedge is sent at once; any other error ends the call. Absent:
-	// DefaultNonFatalCodes; an explicit empty list is an error (A6 requires a
-	// non-empty one).
+	// UNAVAILABLE, INTERNAL and ABORTED; an explicit empty list is an error
+	// (A6 requires a non-empty one).
 	NonFatalCodes []codes.Code `yaml:"non_fatal_codes"`
 	// MaxBuffer is how many bytes of sent stream messages are kept to replay
 	// on a hedge; a stream that sends more commits to one attempt (absent:
-	// DefaultMaxBuffer; 0 means streams are not hedged once they send a
-	// message).
+	// 64 KiB; 0 means streams are not hedged once they send a message).
 	MaxBuffer *int `yaml:"max_buffer"`
 }
 
 // WithDefaults returns p with every absent field given its default.
 func (p HedgingPolicy) WithDefaults() HedgingPolicy {
 	if p.MaxAttempts == nil {
-		n := DefaultHedgeMaxAttempts
+		n := defaultHedgeMaxAttempts
 		p.MaxAttempts = &n
 	}
 	if p.NonFatalCodes == nil {
-		p.NonFatalCodes = DefaultNonFatalCodes()
+		p.NonFatalCodes = defaultNonFatalCodes()
 	}
 	if p.MaxBuffer == nil {
-		n := DefaultMaxBuffer
+		n := defaultMaxBuffer
 		p.MaxBuffer = &n
 	}
 	return p
@@ -78,15 +77,15 @@ func (p HedgingPolicy) WithDefaults() HedgingPolicy {
 // relative to the policy, e.g. "max_attempts: must be between 2 and 5".
 func (p HedgingPolicy) Validate() error {
 	var errs []error
-	if n := p.MaxAttempts; n != nil && (*n < 2 || *n > MaxHedgeAttempts) {
-		errs = append(errs, field.Errorf("max_attempts", "must be between 2 and %d (gRFC A6), got %d", MaxHedgeAttempts, *n))
+	if n := p.MaxAttempts; n != nil && (*n < 2 || *n > maxHedgeAttempts) {
+		errs = append(errs, field.Errorf("max_attempts", "must be between 2 and %d (gRFC A6), got %d", maxHedgeAttempts, *n))
 	}
 	if p.HedgingDelay < 0 {
 		errs = append(errs, field.Errorf("hedging_delay", "must not be negative, got %s", p.HedgingDelay))
 	}
 	if p.NonFatalCodes != nil && len(p.NonFatalCodes) == 0 {
 		errs = append(errs, field.Errorf("non_fatal_codes", "must not be empty (gRFC A6); leave it out for %s",
-			strings.Join(codeNames(DefaultNonFatalCodes()), ", ")))
+			strings.Join(codeNames(defaultNonFatalCodes()), ", ")))
 	}
 	seen := map[codes.Code]bool{}
 	for i, c := range p.NonFatalCodes {

@@ -29,9 +29,9 @@ var errSendAfterClose = status.Error(codes.Internal, "SendMsg called after Close
 // surface from RecvMsg, never from NewStream.
 //
 // Client-streaming and bidirectional streams are not hedged: they are
-// opened on the wrapped connection as they are (counted in Stats.Unhedged),
-// because replaying a message stream to several attempts at once is not
-// implemented.
+// opened on the wrapped connection as they are (counted in
+// HedgeStats.Unhedged), because replaying a message stream to several
+// attempts at once is not implemented.
 func (h *HedgeConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if desc.ClientStreams || h.max < 2 {
 		h.unhedged.Add(1)

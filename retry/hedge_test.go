@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -123,10 +122,7 @@ func TestHedgeWinsAndCancelsLoser(t *testing.T) {
 		t.Fatalf("stats %+v: want 1 call, 2 attempts, won by attempt 2, 1 cancelled", st)
 	}
 	waitServerCalls(t, cl, "GetUser", 3)
-	deadline := time.Now().Add(5 * time.Second)
-	for cl.Stats().Backends[0].Codes["CANCELLED"] != 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the cancelled original to end", func() bool { return cl.Stats().Backends[0].Codes["CANCELLED"] == 1 })
 	b := cl.Stats().Backends[0]
 	if b.Codes["CANCELLED"] != 1 || b.Retries["GetUser"] != 1 {
 		t.Fatalf("server codes %v retries %v: want the original CANCELLED and one call marked as a retry", b.Codes, b.Retries)
@@ -318,27 +314,10 @@ func TestHedgingPolicyValidate(t *testing.T) {
 		{"buffer", retry.HedgingPolicy{MaxBuffer: n(-1)}, []string{"max_buffer: must not be negative"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.p.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v", err)
-				}
-				return
-			}
-			for _, w := range tt.want {
-				if err == nil || !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %v, missing %q", err, w)
-				}
-			}
-			var fe *field.Error
-			if !errors.As(err, &fe) {
-				t.Errorf("no *field.Error in %v", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.p.Validate(), tt.want...) })
 	}
 	d := retry.HedgingPolicy{}.WithDefaults()
-	if *d.MaxAttempts != 2 || d.HedgingDelay != 0 || len(d.NonFatalCodes) != 3 || *d.MaxBuffer != retry.DefaultMaxBuffer {
+	if *d.MaxAttempts != 2 || d.HedgingDelay != 0 || len(d.NonFatalCodes) != 3 || *d.MaxBuffer != 64<<10 {
 		t.Fatalf("defaults %+v", d)
 	}
 }

@@ -26,8 +26,8 @@ import (
 // gRPC requires maxAttempts ≥ 2 and caps it at 5, supports only exponential
 // backoff with ±20 % jitter, and has no per-attempt timeout; p must pass
 // Validate in native mode. With max_attempts 1 the entry has no
-// retryPolicy. Fixed backoff is expressed as multiplier 1. Use
-// ServiceConfigJSON for a whole service config.
+// retryPolicy. Fixed backoff is expressed as multiplier 1. Put it in a
+// service config's "methodConfig" list (lb.Config.DialOptionsWith does).
 func ServiceConfigMethod(p Policy, services ...string) map[string]any {
 	p = p.WithDefaults()
 	names := make([]any, 0, len(services))
@@ -46,7 +46,7 @@ func ServiceConfigMethod(p Policy, services ...string) map[string]any {
 		mult = 1
 	}
 	mc["retryPolicy"] = map[string]any{
-		"maxAttempts":          min(p.MaxAttempts, NativeMaxAttempts),
+		"maxAttempts":          min(p.MaxAttempts, nativeMaxAttempts),
 		"initialBackoff":       durationJSON(p.BaseDelay),
 		"maxBackoff":           durationJSON(p.MaxDelay),
 		"backoffMultiplier":    mult,
@@ -55,21 +55,21 @@ func ServiceConfigMethod(p Policy, services ...string) map[string]any {
 	return mc
 }
 
-// ServiceConfigJSON returns a complete service config holding only
+// serviceConfigJSON returns a complete service config holding only
 // ServiceConfigMethod(p, services...), for grpc.WithDefaultServiceConfig.
 // It fails if p is not valid in native mode.
-func ServiceConfigJSON(p Policy, services ...string) (string, error) {
-	return ServiceConfigJSONWith(p, nil, services...)
+func serviceConfigJSON(p Policy, services ...string) (string, error) {
+	return serviceConfigJSONWith(p, nil, services...)
 }
 
-// ServiceConfigJSONWith is ServiceConfigJSON with gRPC's retry throttling:
+// serviceConfigJSONWith is serviceConfigJSON with gRPC's retry throttling:
 // when t is not nil the config also holds the top-level
 //
 //	"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
 //
 // It fails if p is not valid in native mode or t is not valid; errors of t
 // are prefixed "throttle.".
-func ServiceConfigJSONWith(p Policy, t *ThrottlePolicy, services ...string) (string, error) {
+func serviceConfigJSONWith(p Policy, t *ThrottlePolicy, services ...string) (string, error) {
 	p.Mode = ModeNative
 	err := p.Validate()
 	if t != nil {
@@ -128,7 +128,7 @@ var _ stats.Handler = (*AttemptCounter)(nil)
 func NewAttemptCounter(p Policy, opts ...Option) *AttemptCounter {
 	k := newCore(p, opts)
 	return &AttemptCounter{retryable: k.retryable, obs: k.obs, throttle: k.throttle,
-		maxAttempts: min(k.p.MaxAttempts, NativeMaxAttempts)}
+		maxAttempts: min(k.p.MaxAttempts, nativeMaxAttempts)}
 }
 
 // DialOptions returns the stats handler and the call-marking interceptors.
@@ -194,7 +194,7 @@ func (a *AttemptCounter) HandleRPC(ctx context.Context, s stats.RPCStats) {
 		if call == nil {
 			return
 		}
-		if _, stop, present := parsePushback(s.Trailer[PushbackTrailer]); stop {
+		if _, stop, present := parsePushback(s.Trailer[pushbackTrailer]); stop {
 			call.pushbackStop.Store(true)
 		} else if present {
 			call.pushback.Store(true)
@@ -297,20 +297,33 @@ func (a *AttemptCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *
 		a.finishCall(c, err, ctx.Err() == nil)
 		return nil, err
 	}
-	return &countedStream{ClientStream: cs, a: a, c: c, ctx: ctx}, nil
+	return &countedStream{ClientStream: cs, a: a, c: c, ctx: ctx, single: !desc.ServerStreams}, nil
 }
 
-// countedStream books its call when RecvMsg reports the end.
+// countedStream books its call when RecvMsg reports the end: an error
+// (io.EOF included), or the one reply of a stream whose server sends one
+// (gRPC has read the end of such a stream when RecvMsg returns it).
 type countedStream struct {
 	grpc.ClientStream
-	a   *AttemptCounter
-	c   *nativeCall
-	ctx context.Context
+	a      *AttemptCounter
+	c      *nativeCall
+	ctx    context.Context
+	single bool // the server sends one reply (client streaming)
+	done   bool
 }
 
 func (s *countedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
+	if s.done {
+		return err
+	}
+	if err == nil && s.single {
+		s.done = true
+		s.a.finishCall(s.c, nil, true)
+		return nil
+	}
 	if err != nil {
+		s.done = true
 		if errors.Is(err, io.EOF) {
 			s.a.finishCall(s.c, nil, true)
 		} else {

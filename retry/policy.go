@@ -43,58 +43,58 @@ const (
 
 // Defaults filled in by Policy.WithDefaults (the seed's values).
 const (
-	DefaultMaxAttempts = 3
-	DefaultBaseDelay   = 100 * time.Millisecond
-	DefaultMaxDelay    = 30 * time.Second
-	DefaultMultiplier  = 2.0
-	DefaultMaxBuffer   = 64 << 10
+	defaultMaxAttempts = 3
+	defaultBaseDelay   = 100 * time.Millisecond
+	defaultMaxDelay    = 30 * time.Second
+	defaultMultiplier  = 2.0
+	defaultMaxBuffer   = 64 << 10
 )
 
-// MaxAttemptsLimit is the largest max_attempts the wrapper accepts.
-const MaxAttemptsLimit = 100
+// maxAttemptsLimit is the largest max_attempts the wrapper accepts.
+const maxAttemptsLimit = 100
 
-// NativeMaxAttempts is grpc-go's cap on retryPolicy.maxAttempts: larger values
+// nativeMaxAttempts is grpc-go's cap on retryPolicy.maxAttempts: larger values
 // are silently lowered to it by gRPC, so native mode rejects them instead.
-const NativeMaxAttempts = 5
+const nativeMaxAttempts = 5
 
-// NativeJitter is the jitter gRPC's native retry always applies (±20 %).
-const NativeJitter = 0.2
+// nativeJitter is the jitter gRPC's native retry always applies (±20 %).
+const nativeJitter = 0.2
 
-// DefaultCodes returns the status codes retried when Policy.Codes is empty:
+// defaultCodes returns the status codes retried when Policy.Codes is empty:
 // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED and INTERNAL.
-func DefaultCodes() []codes.Code {
+func defaultCodes() []codes.Code {
 	return []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Internal}
 }
 
 // Policy configures retries. The zero value, after WithDefaults, is the seed's
 // policy: exponential backoff from 100ms doubling to at most 30s, 3 attempts
-// in all, no jitter, the DefaultCodes, no per-attempt timeout, 64 KiB of
+// in all, no jitter, the default codes, no per-attempt timeout, 64 KiB of
 // stream replay buffer, wrapper mode.
 type Policy struct {
 	// Kind is the backoff shape; empty means exponential.
 	Kind Kind `yaml:"policy"`
 	// MaxAttempts counts every attempt including the first; 1 disables
-	// retries; 0 means DefaultMaxAttempts (3).
+	// retries; 0 means 3.
 	MaxAttempts int `yaml:"max_attempts"`
-	// BaseDelay is the first retry's delay (0: DefaultBaseDelay; unused by
-	// immediate).
+	// BaseDelay is the first retry's delay (0: 100ms; unused by immediate).
 	BaseDelay time.Duration `yaml:"base_delay"`
-	// MaxDelay caps every delay, jitter included (0: DefaultMaxDelay).
+	// MaxDelay caps every delay, jitter included (0: 30s).
 	MaxDelay time.Duration `yaml:"max_delay"`
-	// Multiplier is the exponential growth factor (0: DefaultMultiplier);
+	// Multiplier is the exponential growth factor (0: 2);
 	// must be at least 1.
 	Multiplier float64 `yaml:"multiplier"`
 	// Jitter spreads each delay uniformly over ±Jitter of itself (0..1;
 	// 0 disables it).
 	Jitter float64 `yaml:"jitter"`
-	// Codes are the retryable status codes (empty: DefaultCodes).
+	// Codes are the retryable status codes (empty: UNAVAILABLE,
+	// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED and INTERNAL).
 	Codes []codes.Code `yaml:"codes"`
 	// PerAttemptTimeout bounds each unary attempt (0: none; the call's own
 	// deadline still applies). Streams are bounded only by the call's deadline.
 	PerAttemptTimeout time.Duration `yaml:"per_attempt_timeout"`
 	// MaxBuffer is how many bytes of sent stream messages are kept for
 	// replay; a stream that sends more commits (is no longer retried).
-	// 0 means DefaultMaxBuffer.
+	// 0 means 64 KiB.
 	MaxBuffer int `yaml:"max_buffer"`
 	// Mode chooses who retries; empty means wrapper.
 	Mode Mode `yaml:"mode"`
@@ -104,7 +104,7 @@ type Policy struct {
 func (p Policy) WithDefaults() Policy {
 	p = p.numericDefaults()
 	if len(p.Codes) == 0 {
-		p.Codes = DefaultCodes()
+		p.Codes = defaultCodes()
 	}
 	return p
 }
@@ -115,19 +115,19 @@ func (p Policy) numericDefaults() Policy {
 		p.Kind = Exponential
 	}
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+		p.MaxAttempts = defaultMaxAttempts
 	}
 	if p.BaseDelay == 0 {
-		p.BaseDelay = DefaultBaseDelay
+		p.BaseDelay = defaultBaseDelay
 	}
 	if p.MaxDelay == 0 {
-		p.MaxDelay = DefaultMaxDelay
+		p.MaxDelay = defaultMaxDelay
 	}
 	if p.Multiplier == 0 {
-		p.Multiplier = DefaultMultiplier
+		p.Multiplier = defaultMultiplier
 	}
 	if p.MaxBuffer == 0 {
-		p.MaxBuffer = DefaultMaxBuffer
+		p.MaxBuffer = defaultMaxBuffer
 	}
 	if p.Mode == "" {
 		p.Mode = ModeWrapper
@@ -153,8 +153,8 @@ func (p Policy) Validate() error {
 	}
 	if d.MaxAttempts < 1 {
 		errs = append(errs, field.Errorf("max_attempts", "must be at least 1, got %d", p.MaxAttempts))
-	} else if d.MaxAttempts > MaxAttemptsLimit {
-		errs = append(errs, field.Errorf("max_attempts", "must be at most %d, got %d", MaxAttemptsLimit, p.MaxAttempts))
+	} else if d.MaxAttempts > maxAttemptsLimit {
+		errs = append(errs, field.Errorf("max_attempts", "must be at most %d, got %d", maxAttemptsLimit, p.MaxAttempts))
 	}
 	if d.BaseDelay < 0 {
 		errs = append(errs, field.Errorf("base_delay", "must not be negative, got %s", p.BaseDelay))
@@ -203,10 +203,10 @@ func (d Policy) validateNative() []error {
 	default:
 		errs = append(errs, field.Errorf("policy", "native mode supports exponential and fixed backoff only, got %s", d.Kind))
 	}
-	if d.MaxAttempts > NativeMaxAttempts {
-		errs = append(errs, field.Errorf("max_attempts", "native mode allows at most %d (gRPC caps retryPolicy.maxAttempts), got %d", NativeMaxAttempts, d.MaxAttempts))
+	if d.MaxAttempts > nativeMaxAttempts {
+		errs = append(errs, field.Errorf("max_attempts", "native mode allows at most %d (gRPC caps retryPolicy.maxAttempts), got %d", nativeMaxAttempts, d.MaxAttempts))
 	}
-	if d.Jitter != 0 && d.Jitter != NativeJitter {
+	if d.Jitter != 0 && d.Jitter != nativeJitter {
 		errs = append(errs, field.Errorf("jitter", "native mode always applies gRPC's ±20%% jitter: leave unset or set 0.2, got %v", d.Jitter))
 	}
 	if d.BaseDelay <= 0 {

@@ -1,14 +1,12 @@
 package retry_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/internal/yamlx"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -103,27 +101,7 @@ func TestValidate(t *testing.T) {
 				"jitter: native mode always applies", "per_attempt_timeout: not supported in native mode"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.p.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %v, missing %q", err, w)
-				}
-			}
-			var fe *field.Error
-			if !errors.As(err, &fe) {
-				t.Errorf("Validate() error holds no *field.Error: %v", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testutil.FieldErrors(t, tt.p.Validate(), tt.want...) })
 	}
 }
 

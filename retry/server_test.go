@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -26,31 +27,13 @@ func ptr[T any](v T) *T { return &v }
 // with a plain client connection to it.
 func startCluster(t testing.TB, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
-	cl, cc := startClusterWith(t, nil, faults...)
-	return cl, cc
+	return startClusterWith(t, nil, faults...)
 }
 
+// startClusterWith is startCluster with extra dial options.
 func startClusterWith(t testing.TB, dial []grpc.DialOption, faults ...fakeserver.Fault) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 7, Faults: faults})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	dial = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, dial...)
-	cc, err := grpc.NewClient(cl.Addrs()[0], dial...)
-	if err != nil {
-		cl.Stop()
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cc.Close()
-		cl.Stop()
-		cancel()
-	})
-	return cl, cc
+	return testserver.FakeConn(t, fakeserver.Config{Backends: 1, Seed: 7, Faults: faults}, dial...)
 }
 
 func serverCalls(cl *fakeserver.Cluster, method string) (calls, retries int64) {
@@ -137,7 +120,7 @@ func TestUnaryUnderErrorRate(t *testing.T) {
 					t.Errorf("client counted %d calls, %d attempts; server received %d calls", st.Calls, st.Attempts, calls)
 				}
 				if retries != st.Attempts-st.Calls {
-					t.Errorf("server saw %d retries marked %s, client made %d", retries, retry.PreviousAttemptsHeader, st.Attempts-st.Calls)
+					t.Errorf("server saw %d retries marked %s, client made %d", retries, "grpc-previous-rpc-attempts", st.Attempts-st.Calls)
 				}
 				if fails := int64(unaryCalls - okCalls); st.GaveUp != fails {
 					t.Errorf("GaveUp = %d, want %d failed calls", st.GaveUp, fails)
@@ -207,147 +190,177 @@ func TestNativePushback(t *testing.T) {
 // failure before the first response message is retried with the sent
 // messages replayed; a failure after it is not.
 func TestStreamsRetriedWhileUncommitted(t *testing.T) {
-	p := retry.Policy{Kind: retry.Immediate, MaxAttempts: 3, Codes: []codes.Code{codes.Unavailable}}
+	for _, tt := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"server stream fails first then succeeds", serverStreamRetried},
+		{"server stream aborted after first message is not retried", serverStreamCommitted},
+		{"client stream replays sent messages", clientStreamReplayed},
+		{"bidi replays and echoes", bidiReplayed},
+		{"buffer overflow commits", bufferOverflowCommits},
+	} {
+		t.Run(tt.name, tt.run)
+	}
+}
+
+// uncommitted is the policy of the streaming tests: immediate retries of
+// UNAVAILABLE, three attempts.
+var uncommitted = retry.Policy{Kind: retry.Immediate, MaxAttempts: 3, Codes: []codes.Code{codes.Unavailable}}
+
+// streamCtx bounds a streaming test's calls.
+func streamCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx
+}
 
-	t.Run("server stream fails first then succeeds", func(t *testing.T) {
-		cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"ListUsers"},
-			Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
-		c := retry.Wrap(cc, p)
-		client := userpb.NewUserServiceClient(c)
-		for i := range 4 {
-			st, err := client.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for {
-				_, err := st.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("stream %d: %v after %d users", i, err, n)
-				}
-				n++
-			}
-			if n != 5 {
-				t.Fatalf("stream %d: %d users, want 5", i, n)
-			}
-		}
-		calls, retries := serverCalls(cl, "ListUsers")
-		s := c.Stats()
-		if s.Calls != 4 || s.Attempts != calls || retries != s.Attempts-s.Calls || s.Retried == 0 {
-			t.Fatalf("client %+v; server calls %d retries %d", s, calls, retries)
-		}
-	})
-
-	t.Run("server stream aborted after first message is not retried", func(t *testing.T) {
-		cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"ListUsers"},
-			Abort: &fakeserver.Abort{After: 1, Code: codes.Unavailable}})
-		c := retry.Wrap(cc, p)
-		st, err := userpb.NewUserServiceClient(c).ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
+// serverStreamRetried: a server stream failing before its first message is retried, whole.
+func serverStreamRetried(t *testing.T) {
+	ctx := streamCtx(t)
+	cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"ListUsers"},
+		Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
+	c := retry.Wrap(cc, uncommitted)
+	client := userpb.NewUserServiceClient(c)
+	for i := range 4 {
+		st, err := client.ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.Recv(); err != nil {
-			t.Fatalf("first message: %v", err)
-		}
-		if _, err := st.Recv(); status.Code(err) != codes.Unavailable {
-			t.Fatalf("second Recv = %v, want the abort's UNAVAILABLE", err)
-		}
-		calls, _ := serverCalls(cl, "ListUsers")
-		s := c.Stats()
-		if calls != 1 || s.Attempts != 1 || s.GaveUp != 1 {
-			t.Fatalf("server calls %d, client %+v; want 1 attempt and a give-up", calls, s)
-		}
-	})
-
-	t.Run("client stream replays sent messages", func(t *testing.T) {
-		cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"BatchCreateUsers"},
-			Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
-		c := retry.Wrap(cc, p)
-		client := userpb.NewUserServiceClient(c)
-		for i := range 2 {
-			st, err := client.BatchCreateUsers(ctx)
+		n := 0
+		for {
+			_, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("stream %d: %v after %d users", i, err, n)
 			}
-			req := &userpb.CreateUserRequest{}
-			for j := range 5 {
-				req.Username = "u" + string(rune('a'+j)) // reused message: the buffer must hold copies
-				if err := st.Send(req); err != nil && !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-			}
-			resp, err := st.CloseAndRecv()
-			if err != nil {
-				t.Fatalf("batch %d: %v", i, err)
-			}
-			if resp.GetCreated() != 5 {
-				t.Fatalf("batch %d: created %d, want 5", i, resp.GetCreated())
-			}
+			n++
 		}
-		calls, _ := serverCalls(cl, "BatchCreateUsers")
-		if s := c.Stats(); s.Calls != 2 || s.Attempts != calls {
-			t.Fatalf("client %+v; server calls %d", s, calls)
+		if n != 5 {
+			t.Fatalf("stream %d: %d users, want 5", i, n)
 		}
-	})
+	}
+	calls, retries := serverCalls(cl, "ListUsers")
+	s := c.Stats()
+	if s.Calls != 4 || s.Attempts != calls || retries != s.Attempts-s.Calls || s.Retried == 0 {
+		t.Fatalf("client %+v; server calls %d retries %d", s, calls, retries)
+	}
+}
 
-	t.Run("bidi replays and echoes", func(t *testing.T) {
-		cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"SyncUsers"},
-			Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
-		c := retry.Wrap(cc, p)
-		client := userpb.NewUserServiceClient(c)
-		for i := range 2 {
-			st, err := client.SyncUsers(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for seq := int64(1); seq <= 3; seq++ {
-				if err := st.Send(&userpb.SyncUserRequest{Seq: seq, UserId: "1"}); err != nil && !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-				resp, err := st.Recv()
-				if err != nil {
-					t.Fatalf("stream %d seq %d: %v", i, seq, err)
-				}
-				if resp.GetSeq() != seq {
-					t.Fatalf("stream %d: echo seq %d, want %d", i, resp.GetSeq(), seq)
-				}
-			}
-			if err := st.CloseSend(); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.Recv(); !errors.Is(err, io.EOF) {
-				t.Fatalf("end of stream %d: %v", i, err)
-			}
-		}
-		calls, _ := serverCalls(cl, "SyncUsers")
-		if s := c.Stats(); s.Calls != 2 || s.Attempts != calls || s.Attempts < 3 {
-			t.Fatalf("client %+v; server calls %d", s, calls)
-		}
-	})
+// serverStreamCommitted: a server stream aborted after its first message is not retried.
+func serverStreamCommitted(t *testing.T) {
+	ctx := streamCtx(t)
+	cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"ListUsers"},
+		Abort: &fakeserver.Abort{After: 1, Code: codes.Unavailable}})
+	c := retry.Wrap(cc, uncommitted)
+	st, err := userpb.NewUserServiceClient(c).ListUsers(ctx, &userpb.ListUsersRequest{PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("second Recv = %v, want the abort's UNAVAILABLE", err)
+	}
+	calls, _ := serverCalls(cl, "ListUsers")
+	s := c.Stats()
+	if calls != 1 || s.Attempts != 1 || s.GaveUp != 1 {
+		t.Fatalf("server calls %d, client %+v; want 1 attempt and a give-up", calls, s)
+	}
+}
 
-	t.Run("buffer overflow commits", func(t *testing.T) {
-		cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"BatchCreateUsers"},
-			Error: &fakeserver.ErrorRule{Code: codes.Unavailable}})
-		small := p
-		small.MaxBuffer = 10
-		c := retry.Wrap(cc, small)
-		st, err := userpb.NewUserServiceClient(c).BatchCreateUsers(ctx)
+// clientStreamReplayed: a client stream replays every message sent, copied (the caller reuses one).
+func clientStreamReplayed(t *testing.T) {
+	ctx := streamCtx(t)
+	cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"BatchCreateUsers"},
+		Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
+	c := retry.Wrap(cc, uncommitted)
+	client := userpb.NewUserServiceClient(c)
+	for i := range 2 {
+		st, err := client.BatchCreateUsers(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = st.Send(&userpb.CreateUserRequest{Username: "a-name-longer-than-ten-bytes"})
-		if _, err := st.CloseAndRecv(); status.Code(err) != codes.Unavailable {
-			t.Fatalf("CloseAndRecv = %v", err)
+		req := &userpb.CreateUserRequest{}
+		for j := range 5 {
+			req.Username = "u" + string(rune('a'+j)) // reused message: the buffer must hold copies
+			if err := st.Send(req); err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
 		}
-		if calls, _ := serverCalls(cl, "BatchCreateUsers"); calls != 1 {
-			t.Fatalf("server calls %d, want 1 (committed stream not retried)", calls)
+		resp, err := st.CloseAndRecv()
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
 		}
-	})
+		if resp.GetCreated() != 5 {
+			t.Fatalf("batch %d: created %d, want 5", i, resp.GetCreated())
+		}
+	}
+	calls, _ := serverCalls(cl, "BatchCreateUsers")
+	if s := c.Stats(); s.Calls != 2 || s.Attempts != calls {
+		t.Fatalf("client %+v; server calls %d", s, calls)
+	}
+}
+
+// bidiReplayed: a bidi stream replays and echoes.
+func bidiReplayed(t *testing.T) {
+	ctx := streamCtx(t)
+	cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"SyncUsers"},
+		Error: &fakeserver.ErrorRule{Code: codes.Unavailable, EveryNth: 2}})
+	c := retry.Wrap(cc, uncommitted)
+	client := userpb.NewUserServiceClient(c)
+	for i := range 2 {
+		st, err := client.SyncUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq := int64(1); seq <= 3; seq++ {
+			if err := st.Send(&userpb.SyncUserRequest{Seq: seq, UserId: "1"}); err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			resp, err := st.Recv()
+			if err != nil {
+				t.Fatalf("stream %d seq %d: %v", i, seq, err)
+			}
+			if resp.GetSeq() != seq {
+				t.Fatalf("stream %d: echo seq %d, want %d", i, resp.GetSeq(), seq)
+			}
+		}
+		if err := st.CloseSend(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Recv(); !errors.Is(err, io.EOF) {
+			t.Fatalf("end of stream %d: %v", i, err)
+		}
+	}
+	calls, _ := serverCalls(cl, "SyncUsers")
+	if s := c.Stats(); s.Calls != 2 || s.Attempts != calls || s.Attempts < 3 {
+		t.Fatalf("client %+v; server calls %d", s, calls)
+	}
+}
+
+// bufferOverflowCommits: a stream that sends more than max_buffer commits and is not retried.
+func bufferOverflowCommits(t *testing.T) {
+	ctx := streamCtx(t)
+	cl, cc := startCluster(t, fakeserver.Fault{Method: fakeserver.MethodList{"BatchCreateUsers"},
+		Error: &fakeserver.ErrorRule{Code: codes.Unavailable}})
+	small := uncommitted
+	small.MaxBuffer = 10
+	c := retry.Wrap(cc, small)
+	st, err := userpb.NewUserServiceClient(c).BatchCreateUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Send(&userpb.CreateUserRequest{Username: "a-name-longer-than-ten-bytes"})
+	if _, err := st.CloseAndRecv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("CloseAndRecv = %v", err)
+	}
+	if calls, _ := serverCalls(cl, "BatchCreateUsers"); calls != 1 {
+		t.Fatalf("server calls %d, want 1 (committed stream not retried)", calls)
+	}
 }
 
 // TestClientStreamAbortedMidwayIsReplayedWhole aborts client streams after

@@ -11,9 +11,9 @@ import (
 	"github.com/grpcbench/grpcbench/internal/eventlog"
 )
 
-// MaxThrottleTokens is the largest max_tokens gRPC accepts (grpc-go rejects
+// maxThrottleTokens is the largest max_tokens gRPC accepts (grpc-go rejects
 // a retryThrottling.maxTokens above 1000).
-const MaxThrottleTokens = 1000
+const maxThrottleTokens = 1000
 
 // milli is the fixed-point scale of the token bucket: tokens are counted in
 // thousandths, which is exactly the precision A6 gives token_ratio.
@@ -42,8 +42,8 @@ type ThrottlePolicy struct {
 // policy, e.g. "token_ratio: at most 3 decimal places (gRFC A6), got 0.1234".
 func (p ThrottlePolicy) Validate() error {
 	var errs []error
-	if p.MaxTokens < 1 || p.MaxTokens > MaxThrottleTokens {
-		errs = append(errs, field.Errorf("max_tokens", "is required and must be between 1 and %d, got %d", MaxThrottleTokens, p.MaxTokens))
+	if p.MaxTokens < 1 || p.MaxTokens > maxThrottleTokens {
+		errs = append(errs, field.Errorf("max_tokens", "is required and must be between 1 and %d, got %d", maxThrottleTokens, p.MaxTokens))
 	}
 	r := p.TokenRatio
 	switch {
@@ -67,8 +67,8 @@ func (p ThrottlePolicy) milliRatio() int64 { return int64(math.Round(p.TokenRati
 
 // ServiceConfig returns the service-config "retryThrottling" object for
 // gRPC's native mode: {"maxTokens": 10, "tokenRatio": 0.1}. Put it at the
-// top level of a service config, beside "methodConfig" (see
-// ServiceConfigJSONWith). gRPC keeps one such bucket per ClientConn.
+// top level of a service config, beside "methodConfig". gRPC keeps one such
+// bucket per ClientConn.
 func (p ThrottlePolicy) ServiceConfig() map[string]any {
 	return map[string]any{"maxTokens": p.MaxTokens, "tokenRatio": float64(p.milliRatio()) / milli}
 }
@@ -85,7 +85,7 @@ func (p ThrottlePolicy) String() string {
 // thousandths of a token, so token_ratio's three decimals add up exactly.
 //
 // Changes between "retries allowed" and "throttling" are logged with their
-// time (Stats.Log); they are rare, and nothing else is logged.
+// time (ThrottleStats.Log); they are rare, and nothing else is logged.
 type Throttle struct {
 	max, thresh, ratio int64 // thousandths of a token
 	epoch              time.Time
@@ -113,8 +113,8 @@ type ThrottleOption func(*Throttle)
 // when NewThrottle was called), e.g. the start of a run.
 func WithThrottleEpoch(t time.Time) ThrottleOption { return func(th *Throttle) { th.epoch = t } }
 
-// WithThrottleLogCap sets how many state changes are kept (default
-// eventlog.DefaultCap, 10 000); later ones are counted in Stats.LogDropped.
+// WithThrottleLogCap sets how many state changes are kept (n ≤ 0: the
+// default, 10 000); later ones are counted in ThrottleStats.LogDropped.
 func WithThrottleLogCap(n int) ThrottleOption {
 	return func(th *Throttle) { th.log = eventlog.New[ThrottleEvent](n) }
 }
@@ -122,7 +122,7 @@ func WithThrottleLogCap(n int) ThrottleOption {
 // NewThrottle returns a full bucket for p (p should have passed Validate;
 // out-of-range values are clamped to the valid range).
 func NewThrottle(p ThrottlePolicy, opts ...ThrottleOption) *Throttle {
-	maxT := int64(min(max(p.MaxTokens, 1), MaxThrottleTokens)) * milli
+	maxT := int64(min(max(p.MaxTokens, 1), maxThrottleTokens)) * milli
 	t := &Throttle{max: maxT, thresh: maxT / 2, ratio: min(max(p.milliRatio(), 1), milli), epoch: time.Now()}
 	for _, o := range opts {
 		o(t)
@@ -132,11 +132,6 @@ func NewThrottle(p ThrottlePolicy, opts ...ThrottleOption) *Throttle {
 	}
 	t.tokens.Store(maxT)
 	return t
-}
-
-// Policy returns the policy the throttle was made for.
-func (t *Throttle) Policy() ThrottlePolicy {
-	return ThrottlePolicy{MaxTokens: int(t.max / milli), TokenRatio: float64(t.ratio) / milli}
 }
 
 // Tokens returns the bucket's content now (cheap: one atomic load; sample it

@@ -2,7 +2,7 @@ package retry_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
-	"github.com/grpcbench/grpcbench/field"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 	"github.com/grpcbench/grpcbench/retry"
 )
@@ -146,19 +146,7 @@ func TestThrottlePolicyValidate(t *testing.T) {
 		{retry.ThrottlePolicy{MaxTokens: 10, TokenRatio: 0.1234}, []string{"token_ratio: at most 3 decimal places"}},
 	}
 	for _, tt := range tests {
-		err := tt.p.Validate()
-		if len(tt.want) == 0 && err != nil {
-			t.Errorf("%+v: Validate() = %v", tt.p, err)
-		}
-		for _, w := range tt.want {
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Errorf("%+v: Validate() = %v, missing %q", tt.p, err, w)
-			}
-		}
-		var fe *field.Error
-		if err != nil && !errors.As(err, &fe) {
-			t.Errorf("no *field.Error in %v", err)
-		}
+		t.Run(fmt.Sprintf("%+v", tt.p), func(t *testing.T) { testutil.FieldErrors(t, tt.p.Validate(), tt.want...) })
 	}
 	sc, err := retry.ServiceConfigJSONWith(retry.Policy{}, &retry.ThrottlePolicy{MaxTokens: 10, TokenRatio: 0.1})
 	if err != nil || !strings.Contains(sc, `"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}`) {

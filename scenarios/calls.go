@@ -35,8 +35,8 @@ var ErrUnreachable = dial.ErrUnreachable
 // reflectionTimeout bounds asking a server for its methods.
 const reflectionTimeout = 15 * time.Second
 
-// DefaultMessages is a stream's length when a mix entry does not say.
-const DefaultMessages = 10
+// defaultMessages is a stream's length when a mix entry does not say.
+const defaultMessages = 10
 
 // call is one mix entry, compiled: its method and the requests it sends.
 type call struct {
@@ -300,7 +300,7 @@ func (c *call) setMessages(e MixEntry, p string, defaults bool, data any) error 
 		switch {
 		case defaults:
 			// The built-in ListUsers: messages is its page size.
-			c.messages = DefaultMessages
+			c.messages = defaultMessages
 			if e.Messages != 0 {
 				c.messages = e.Messages
 			}
@@ -308,7 +308,7 @@ func (c *call) setMessages(e MixEntry, p string, defaults bool, data any) error 
 			return field.Errorf(p+".messages", "%s is a server stream: the server decides how many messages it sends (set what it needs in data)", m.Short())
 		}
 	default:
-		c.messages = DefaultMessages
+		c.messages = defaultMessages
 		if list, ok := data.([]any); ok && len(list) > 0 {
 			c.messages = len(list)
 		}

@@ -95,7 +95,7 @@ func (d *driver) run(ctx context.Context) {
 // its own intended time (a late wake-up does not lose arrivals). An arrival
 // that finds the queue full is dropped and counted.
 func (d *driver) pace(ctx context.Context, queue chan<- arrival) {
-	sched := NewSchedule(d.s.Load)
+	sched := newSchedule(d.s.Load)
 	rng := rand.New(rand.NewPCG(uint64(d.s.Seed), 0x9e3779b97f4a7c15))
 	u := func() float64 { return 1 }
 	if d.s.Load.Arrivals == "poisson" {

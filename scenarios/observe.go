@@ -53,7 +53,7 @@ func gauges(st *stack, d *driver) StackGauges {
 		Dropped:   d.dropped.Load(),
 	}
 	if !d.closed {
-		g.TargetRate = NewSchedule(d.s.Load).Rate(time.Since(d.epoch))
+		g.TargetRate = newSchedule(d.s.Load).Rate(time.Since(d.epoch))
 	} else {
 		g.Scheduled = g.Sent
 	}

@@ -108,6 +108,7 @@ func (sp *Spec) decode(root *yaml.Node, setPaths map[string]string) (*Scenario, 
 	}
 	if err == nil {
 		s.withDefaults(file)
+		s.resolvePaths(sp.dir)
 		err = pos.Locate(file, s.Validate())
 	}
 	if err == nil {

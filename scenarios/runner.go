@@ -51,7 +51,7 @@ type Options struct {
 	// (Scenario.Sharded); the results record it.
 	Shard Shard
 	// StartAt, when set, starts cell k at its place on the common schedule
-	// CellStarts(StartAt, cells, CellGap), so shards line up.
+	// cellStarts(StartAt, cells, CellGap), so shards line up.
 	StartAt time.Time
 	// CellGap is the setup time between cells on that schedule (default
 	// DefaultCellGap).
@@ -74,7 +74,7 @@ func Run(ctx context.Context, sp *Spec, opts Options) (*results.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	starts := CellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
+	starts := cellStarts(opts.StartAt, cells, cmp.Or(opts.CellGap, DefaultCellGap))
 	run := &results.Run{
 		Schema:     results.Schema,
 		Name:       sp.Scenario.Name,
@@ -174,7 +174,7 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	recordFrom := cs.epoch.Add(s.Load.Warmup)
 	rec := results.NewRecorder(s.calls.names, recordFrom)
 	rec.SetPeerCounter(cs.peers)
-	shares := &backendShares{peers: cs.peers, start: recordFrom}
+	shares := &backendShares{peers: cs.peers, start: recordFrom, prev: cs.epoch, last: map[string]int64{}}
 	d, err := newDriver(c, cs.stack, rec, cs.peers, cs.epoch)
 	if err != nil {
 		return fail(err)
@@ -183,13 +183,16 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	if observe != nil {
 		observed = observe(Watch{Cell: c, Recorder: rec, Stack: func() StackGauges { return gauges(cs.stack, d) }})
 	}
+	health := startHealth(recordFrom) // health.go: the generator's CPU and contention, once a second
 	interrupted := drive(ctx, cellCtx, d, cs.epoch, func(ev Event) {
 		shares.sample(time.Now())
 		progress(ev)
 	})
 	end := time.Now()
+	health.stop()
 
 	rc := rec.Cell()
+	health.fill(rc)
 	rc.ID, rc.Index, rc.Repeat, rc.Params = c.ID, c.Index, c.Repeat, c.Params
 	rc.Start = recordFrom
 	// Rates are over the planned recorded phase: the schedule's last
@@ -207,7 +210,11 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
 	cs.stack.fill(rc, d.workers, recordFrom)
-	rc.BackendSeries = shares.series(time.Now(), s.Load.Duration)
+	if len(rc.BackendSeries) == 0 {
+		// gRPC's own retries and hedges leave no backend per call: sampled
+		// once a second instead (a second's edge is blurred by up to half).
+		rc.BackendSeries = shares.series(time.Now(), s.Load.Duration)
+	}
 	rc.TopErrors = d.topErrors()
 	rc.Transport = transport(cs.dialer.Stats())
 	if cs.cluster != nil {

@@ -12,7 +12,10 @@ import (
 	"github.com/grpcbench/grpcbench/results"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	maybeServe() // the CPU benchmarks' fake server process
+	goleak.VerifyTestMain(m)
+}
 
 func runYAML(t *testing.T, ctx context.Context, src string, sets ...string) *results.Run {
 	t.Helper()

@@ -5,28 +5,28 @@ import (
 	"time"
 )
 
-// Schedule is the open model's arrival profile, without a clock: a warm-up
+// schedule is the open model's arrival profile, without a clock: a warm-up
 // at the first stage's rate, then the stages (constant or ramped rates), up
 // to End. A scenario with a plain rate is one constant stage. The pacer asks
 // it for intended arrival times (At); the same profile gives the expected
 // counts behind the target rate and the default call bound (Arrivals), so
 // it is computed in one place.
-type Schedule struct {
+type schedule struct {
 	warmup time.Duration
 	stages []Stage
 }
 
-// NewSchedule returns the schedule of an open-model load.
-func NewSchedule(l Load) Schedule {
+// newSchedule returns the schedule of an open-model load.
+func newSchedule(l Load) schedule {
 	st := l.Stages
 	if len(st) == 0 {
 		st = []Stage{{Duration: l.Duration, Rate: l.Rate}}
 	}
-	return Schedule{warmup: l.Warmup, stages: st}
+	return schedule{warmup: l.Warmup, stages: st}
 }
 
 // End is the offset at which the schedule stops: warm-up plus every stage.
-func (s Schedule) End() time.Duration {
+func (s schedule) End() time.Duration {
 	end := s.warmup
 	for _, st := range s.stages {
 		end += st.Duration
@@ -37,7 +37,7 @@ func (s Schedule) End() time.Duration {
 // Rate is the intended arrival rate in calls/s at offset t. The warm-up runs
 // at the first stage's rate; a ramp moves linearly from the previous stage's
 // rate (0 before the first stage) to its own; outside [0, End) the rate is 0.
-func (s Schedule) Rate(t time.Duration) float64 {
+func (s schedule) Rate(t time.Duration) float64 {
 	for _, sg := range s.segments() {
 		if t >= sg.from && t < sg.to {
 			return sg.rateAt(t.Seconds())
@@ -55,7 +55,7 @@ func (s Schedule) Rate(t time.Duration) float64 {
 // with mean 1 gives Poisson arrivals, also under ramps (time rescaling of a
 // non-homogeneous Poisson process). Working from the count, not from the
 // previous time, keeps a long run from drifting.
-func (s Schedule) At(n float64) (time.Duration, bool) {
+func (s schedule) At(n float64) (time.Duration, bool) {
 	cum := 0.0
 	for _, sg := range s.segments() {
 		a, b := sg.from.Seconds(), sg.to.Seconds()
@@ -99,7 +99,7 @@ func (sg segment) rateAt(x float64) float64 {
 }
 
 // segments lists the profile: the warm-up, then each stage.
-func (s Schedule) segments() []segment {
+func (s schedule) segments() []segment {
 	if len(s.stages) == 0 {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (s Schedule) segments() []segment {
 
 // Arrivals is the expected number of arrivals in [0, t): the integral of
 // Rate.
-func (s Schedule) Arrivals(t time.Duration) float64 {
+func (s schedule) Arrivals(t time.Duration) float64 {
 	n := 0.0
 	x := t.Seconds()
 	for _, sg := range s.segments() {
@@ -137,7 +137,7 @@ func (s Schedule) Arrivals(t time.Duration) float64 {
 
 // TargetRate is the average intended rate of the recorded phase (after the
 // warm-up).
-func (s Schedule) TargetRate() float64 {
+func (s schedule) TargetRate() float64 {
 	d := s.End() - s.warmup
 	if d <= 0 {
 		return 0
@@ -147,6 +147,6 @@ func (s Schedule) TargetRate() float64 {
 
 // MaxCalls is the bound on calls the schedule implies: every expected
 // arrival, warm-up included, plus one.
-func (s Schedule) MaxCalls() int64 {
+func (s schedule) MaxCalls() int64 {
 	return int64(math.Ceil(s.Arrivals(s.End()))) + 1
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // arrivals lists every intended time the schedule hands out (bounded).
-func arrivals(s Schedule, u func() float64) []time.Duration {
+func arrivals(s schedule, u func() float64) []time.Duration {
 	var out []time.Duration
 	n := 0.0
 	t, ok := s.At(n)
@@ -95,7 +95,7 @@ func TestScheduleTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewSchedule(tt.load)
+			s := newSchedule(tt.load)
 			got := arrivals(s, one)
 			if len(got) != tt.count {
 				t.Fatalf("%d arrivals, want %d", len(got), tt.count)
@@ -134,7 +134,7 @@ func TestScheduleTable(t *testing.T) {
 // expected count within a few standard deviations, and exponential gaps
 // (coefficient of variation near 1).
 func TestSchedulePoisson(t *testing.T) {
-	s := NewSchedule(Load{Rate: 1000, Duration: 10 * time.Second})
+	s := newSchedule(Load{Rate: 1000, Duration: 10 * time.Second})
 	draw := func(seed uint64) []time.Duration {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		return arrivals(s, rng.ExpFloat64)
@@ -163,7 +163,7 @@ func TestSchedulePoisson(t *testing.T) {
 	}
 	// Under a ramp, Poisson arrivals follow the rate: the second half of a
 	// ramp from 0 to 2000 holds three quarters of the arrivals.
-	ramp := NewSchedule(Load{Stages: []Stage{{Duration: 10 * time.Second, Rate: 2000, Ramp: true}}, Duration: 10 * time.Second})
+	ramp := newSchedule(Load{Stages: []Stage{{Duration: 10 * time.Second, Rate: 2000, Ramp: true}}, Duration: 10 * time.Second})
 	rng := rand.New(rand.NewPCG(3, 1))
 	got := arrivals(ramp, rng.ExpFloat64)
 	late := 0

@@ -153,7 +153,7 @@ func splitCount(total int64, sh Shard) int64 {
 // open model's scheduled arrivals + 1, or 10 million for the closed model.
 func (s *Scenario) defaultMaxCalls() int64 {
 	if s.Load.Model == ModelOpen {
-		return NewSchedule(s.Load).MaxCalls()
+		return newSchedule(s.Load).MaxCalls()
 	}
 	return 10_000_000
 }
@@ -202,12 +202,12 @@ func (s *Scenario) Hash() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// CellStarts returns when each cell starts on a common schedule beginning
+// cellStarts returns when each cell starts on a common schedule beginning
 // at start: cell k starts at start + Σ_{j<k} (warmup_j + duration_j + gap).
 // Every shard computes the same schedule from the same start, so their
 // cells (and fault windows, and per-second series) line up. A zero start
 // returns nil (no schedule).
-func CellStarts(start time.Time, cells []*Cell, gap time.Duration) []time.Time {
+func cellStarts(start time.Time, cells []*Cell, gap time.Duration) []time.Time {
 	if start.IsZero() {
 		return nil
 	}

@@ -230,7 +230,7 @@ func TestCellStarts(t *testing.T) {
 	sp := mustParse(t, "load: {duration: 3s, warmup: 1s}\nmatrix: {load.duration: [3s, 5s]}\nrepeat: 2\n")
 	cells, _ := sp.Expand()
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	got := CellStarts(start, cells, 2*time.Second)
+	got := cellStarts(start, cells, 2*time.Second)
 	// Cells: 3s, 5s, 3s, 5s (+1s warm-up each, +2s gap).
 	want := []time.Duration{0, 6 * time.Second, 14 * time.Second, 20 * time.Second}
 	if len(got) != len(want) {
@@ -241,7 +241,7 @@ func TestCellStarts(t *testing.T) {
 			t.Errorf("cell %d starts at +%v, want +%v", i, d, want[i])
 		}
 	}
-	if CellStarts(time.Time{}, cells, time.Second) != nil {
+	if cellStarts(time.Time{}, cells, time.Second) != nil {
 		t.Error("no start: want no schedule")
 	}
 }

@@ -62,9 +62,9 @@ func ExampleFor(name string, sp *Spec) (string, error) {
 	entry := &yaml.Node{Kind: yaml.MappingNode}
 	add(entry, "call", scalar(m.Name()), "")
 	if m.Kind() == methods.ClientStream || m.Kind() == methods.Bidi {
-		add(entry, "messages", scalar(strconv.Itoa(DefaultMessages)), "requests per stream (bidi: request/reply exchanges)")
+		add(entry, "messages", scalar(strconv.Itoa(defaultMessages)), "requests per stream (bidi: request/reply exchanges)")
 	}
-	add(entry, "data", DataSkeleton(m.Input()), fmt.Sprintf("%s, as YAML (or JSON); strings may hold templates such as {{randomInt 1 50}} or {{uuid}}", m.Input().FullName()))
+	add(entry, "data", dataSkeleton(m.Input()), fmt.Sprintf("%s, as YAML (or JSON); strings may hold templates such as {{randomInt 1 50}} or {{uuid}}", m.Input().FullName()))
 	add(root, "mix", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{entry}}, "")
 	client := &yaml.Node{Kind: yaml.MappingNode}
 	add(client, "timeout", scalar("2s"), "")
@@ -94,10 +94,10 @@ func stringList(xs []string) *yaml.Node {
 	return n
 }
 
-// DataSkeleton returns md's fields as a YAML mapping of zero values, each
+// dataSkeleton returns md's fields as a YAML mapping of zero values, each
 // with a comment naming its type: a starting point for mix[].data that
 // validates as written. Only the first member of each oneof is given.
-func DataSkeleton(md protoreflect.MessageDescriptor) *yaml.Node {
+func dataSkeleton(md protoreflect.MessageDescriptor) *yaml.Node {
 	return skeleton(md, 0)
 }
 

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -265,7 +266,37 @@ func (s *Scenario) withDefaults(file string) {
 			s.Server.StoreSize = fakeserver.DefaultStoreSize
 		}
 	}
-	l := &s.Load
+	s.Load.withDefaults()
+	if len(s.Mix) == 0 {
+		s.Mix = []MixEntry{{Call: "GetUser"}}
+	}
+	for i := range s.Mix {
+		e := &s.Mix[i]
+		if e.Weight == 0 {
+			e.Weight = 1
+		}
+		e.Retry, e.Hedging = policyDefaults(e.Retry), hedgingDefaults(e.Hedging)
+	}
+	c := &s.Client
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	c.Pool = c.Pool.WithDefaults()
+	if c.LB.Policy == "" {
+		c.LB.Policy = lb.DefaultPolicy
+	}
+	c.Retry, c.Hedging = policyDefaults(c.Retry), hedgingDefaults(c.Hedging)
+	if c.Breaker != nil {
+		b := c.Breaker.WithDefaults()
+		c.Breaker = &b
+	}
+	if s.Repeat == 0 {
+		s.Repeat = 1
+	}
+}
+
+// withDefaults fills the load's zero fields for its model.
+func (l *Load) withDefaults() {
 	if l.Model == "" {
 		l.Model = ModelOpen
 	}
@@ -292,53 +323,27 @@ func (s *Scenario) withDefaults(file string) {
 	}
 	if l.MaxCalls == 0 {
 		if l.Model == ModelOpen {
-			l.MaxCalls = NewSchedule(*l).MaxCalls()
+			l.MaxCalls = newSchedule(*l).MaxCalls()
 		} else {
 			l.MaxCalls = 10_000_000
 		}
 	}
-	if len(s.Mix) == 0 {
-		s.Mix = []MixEntry{{Call: "GetUser"}}
+}
+
+func policyDefaults(p *retry.Policy) *retry.Policy {
+	if p == nil {
+		return nil
 	}
-	for i := range s.Mix {
-		if s.Mix[i].Weight == 0 {
-			s.Mix[i].Weight = 1
-		}
+	d := p.WithDefaults()
+	return &d
+}
+
+func hedgingDefaults(h *retry.HedgingPolicy) *retry.HedgingPolicy {
+	if h == nil {
+		return nil
 	}
-	c := &s.Client
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	c.Pool = c.Pool.WithDefaults()
-	if c.LB.Policy == "" {
-		c.LB.Policy = lb.DefaultPolicy
-	}
-	if c.Retry != nil {
-		p := c.Retry.WithDefaults()
-		c.Retry = &p
-	}
-	if c.Breaker != nil {
-		b := c.Breaker.WithDefaults()
-		c.Breaker = &b
-	}
-	if c.Hedging != nil {
-		h := c.Hedging.WithDefaults()
-		c.Hedging = &h
-	}
-	for i := range s.Mix {
-		e := &s.Mix[i]
-		if e.Retry != nil {
-			p := e.Retry.WithDefaults()
-			e.Retry = &p
-		}
-		if e.Hedging != nil {
-			h := e.Hedging.WithDefaults()
-			e.Hedging = &h
-		}
-	}
-	if s.Repeat == 0 {
-		s.Repeat = 1
-	}
+	d := h.WithDefaults()
+	return &d
 }
 
 // TargetRate is the average intended arrival rate of the recorded phase
@@ -347,7 +352,7 @@ func (s *Scenario) TargetRate() float64 {
 	if s.Load.Model != ModelOpen {
 		return 0
 	}
-	return NewSchedule(s.Load).TargetRate()
+	return newSchedule(s.Load).TargetRate()
 }
 
 func isLoopback(host string) bool {
@@ -388,4 +393,44 @@ func (r RawYAML) MarshalYAML() (any, error) {
 		return nil, nil
 	}
 	return r.Node, nil
+}
+
+// resolvePaths makes the file names a scenario gives relative to its own
+// directory (dir), as protoset, proto and data_file are: TLS files, token
+// files, the discovery file. ${file:…} references in metadata stay relative
+// to the working directory, like the environment they stand beside.
+func (s *Scenario) resolvePaths(dir string) {
+	if dir == "" || dir == "." {
+		return
+	}
+	fix := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if t := s.Client.TLS; t != nil {
+		c := *t
+		fix(&c.CAFile)
+		fix(&c.CertFile)
+		fix(&c.KeyFile)
+		s.Client.TLS = &c
+	}
+	if cr := s.Client.Credentials; cr != nil {
+		c := *cr
+		fix(&c.BearerTokenFile)
+		s.Client.Credentials = &c
+	}
+	if t := s.Server.Config.TLS; t != nil {
+		c := *t
+		fix(&c.CertFile)
+		fix(&c.KeyFile)
+		fix(&c.ClientCAFile)
+		s.Server.Config.TLS = &c
+	}
+	if rt := s.Server.RequireToken; rt != nil {
+		c := *rt
+		fix(&c.File)
+		s.Server.RequireToken = &c
+	}
+	fix(&s.Client.Discovery.File)
 }

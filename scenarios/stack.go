@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"google.golang.org/grpc"
@@ -192,6 +193,11 @@ func (st *stack) fill(rc *results.Cell, workers []*worker, start time.Time) {
 	if st.throttle != nil {
 		ts := st.throttle.Stats()
 		rc.Throttle = &results.Throttle{MaxTokens: ts.MaxTokens, Tokens: ts.Tokens, Throttled: ts.Throttled}
+		if st.native != nil {
+			// gRPC throttles by itself; the count is the retry counter's
+			// inference (see retry.AttemptCounter).
+			rc.Throttle.Throttled = rc.Retry.Throttled
+		}
 		for _, e := range ts.Log {
 			rc.Throttle.Changes = append(rc.Throttle.Changes, results.ThrottleChange{At: e.At - start.Sub(st.epoch), Throttling: e.Throttling, Tokens: e.Tokens})
 		}
@@ -259,11 +265,17 @@ type peerRecorder struct {
 	peer  peer.Peer
 	opt   grpc.CallOption
 	opts  []grpc.CallOption
-	names map[net.Addr]string
+	// names caches each TCP backend's name by value: every connection has
+	// its own *net.TCPAddr, so a cache keyed by the pointer would grow with
+	// every reconnect.
+	names map[netip.AddrPort]string
+	// seen lists the backends of the current call's attempts, for the
+	// per-second share (reset by the worker at each call).
+	seen []string
 }
 
 func newPeerRecorder(peers *results.PeerCounter) *peerRecorder {
-	p := &peerRecorder{peers: peers, names: map[net.Addr]string{}}
+	p := &peerRecorder{peers: peers, names: map[netip.AddrPort]string{}}
 	p.opt = grpc.Peer(&p.peer)
 	return p
 }
@@ -275,12 +287,19 @@ func (p *peerRecorder) flush() {
 		return
 	}
 	p.peer = peer.Peer{}
-	name, ok := p.names[a]
-	if !ok {
+	ta, ok := a.(*net.TCPAddr)
+	var name string
+	if !ok { // a unix socket: rare enough to name each time
 		name = a.String()
-		p.names[a] = name
+	} else {
+		ap := ta.AddrPort()
+		if name, ok = p.names[ap]; !ok {
+			name = a.String()
+			p.names[ap] = name
+		}
 	}
 	p.peers.Add(name, 1)
+	p.seen = append(p.seen, name)
 }
 
 // peerConn adds a worker's grpc.Peer option to every attempt. One worker

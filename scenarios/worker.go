@@ -122,6 +122,9 @@ func (w *worker) call(ctx context.Context, intended time.Duration, seq int64) {
 	d := w.d
 	c := d.calls.pick(w.rng.Float64())
 	w.st = callState{c: c, recording: intended >= d.warmup}
+	if w.peers != nil {
+		w.peers.seen = w.peers.seen[:0]
+	}
 	w.vars.Call = seq
 	w.vars.Intended = d.epoch.Add(intended)
 	if c.md.Len() > 0 {
@@ -133,7 +136,7 @@ func (w *worker) call(ctx context.Context, intended time.Duration, seq int64) {
 	if w.st.recording {
 		d.sent.Add(1)
 	}
-	err := w.do(ctx, c)
+	err := w.doLate(ctx, c, sent-intended)
 	done := w.now()
 	if w.peers != nil {
 		w.peers.flush()
@@ -144,6 +147,32 @@ func (w *worker) call(ctx context.Context, intended time.Duration, seq int64) {
 	if w.st.recording {
 		w.record(ctx, err, intended, sent, done)
 	}
+}
+
+// lateSlack is how late an open-model call may start before its deadline
+// is moved back to count from its intended start.
+const lateSlack = time.Millisecond
+
+// doLate makes the call. In the open model a call's deadline counts from
+// its intended start, as its caller's would: an arrival that waited lag for
+// a free slot has that much less time, and one that waited longer than its
+// timeout fails DEADLINE_EXCEEDED without being sent. So no call outlives
+// the schedule's end by more than a timeout.
+func (w *worker) doLate(ctx context.Context, c *call, lag time.Duration) error {
+	timeout := w.d.s.Client.Timeout
+	if c.timeout != nil {
+		timeout = *c.timeout
+	}
+	if w.d.closed || lag <= lateSlack || timeout <= 0 {
+		return w.do(ctx, c)
+	}
+	left := timeout - lag
+	if left <= 0 {
+		return status.Errorf(codes.DeadlineExceeded, "grpcbench: waited %v for a free slot (max_inflight), past the %v deadline counted from the intended start; not sent", lag.Round(time.Millisecond), timeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	return w.do(ctx, c)
 }
 
 // do makes the call in its pattern.
@@ -248,6 +277,11 @@ func (w *worker) record(ctx context.Context, err error, intended, sent, done tim
 	// it) counts in the phase's last second, not in a stray extra one.
 	at := min(done-d.warmup, d.s.Load.Duration-time.Nanosecond)
 	w.shard.Call(m, code, latency, done-sent, at)
+	if w.peers != nil {
+		for _, b := range w.peers.seen {
+			w.shard.Backend(b, at)
+		}
+	}
 	switch {
 	case w.st.c.retry != nil || w.st.c.hedging != nil:
 		w.shard.CallAttempts(w.st.attempts) // the layer's observer counted them

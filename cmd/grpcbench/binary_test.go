@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,6 +171,30 @@ func (p *proc) sockets() int {
 func (p *proc) loadFlowing(t *testing.T) {
 	t.Helper()
 	p.waitFor(t, "connections to the fake server", 30*time.Second, func() bool { return p.sockets() >= 5 })
+}
+
+// recording waits until the process's recorded phase has finished calls,
+// as its live metrics count them: run it with --metrics-addr 127.0.0.1:0.
+// Open sockets alone (loadFlowing) do not show that: the reachability probe
+// connects before any load is sent.
+func (p *proc) recording(t *testing.T) {
+	t.Helper()
+	re := regexp.MustCompile(`metrics: http://([0-9.:]+)/metrics`)
+	var addr string
+	p.waitFor(t, "the metrics address", 30*time.Second, func() bool {
+		if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+	p.waitFor(t, "calls in the recorded phase", 30*time.Second, func() bool {
+		for k, v := range scrapeValues(t, addr) {
+			if strings.HasPrefix(k, "grpcbench_calls_total") && v > 0 {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // signal sends sig to the process.

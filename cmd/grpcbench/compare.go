@@ -24,7 +24,16 @@ difference can ever be significant: the gate applies to the medians alone, the
 row says "low confidence", a warning says so, and such a regression does not
 fail (exit 0) unless --strict — a CI gate must not fail on one sample's noise.
 Cells missing on either side fail unless --allow-missing.
-Exit 1 on a regression (or a missing cell), 2 on bad input.
+
+Each run records its load generator's health per cell (CPU, its threads'
+run delay, the machine's CPU pressure, steal, schedule lag). When the new
+run's generator was CPU-starved compared with the base's beyond noise, a
+change beyond the gate is INCONCLUSIVE, with the figures, never a regression.
+The "detects" column is the smallest change each row could detect with its
+repeats and spread (80% power); a warning names gates below it.
+
+Exit 1 on a regression (or a missing cell), 4 when the only failures are
+inconclusive (0 with --inconclusive=pass), 2 on bad input.
 
 Gates: metric[@method]=[+|-]N% (relative) or =+N<unit> (absolute), e.g.
 p99=+10%, ok.p99=+10%, attempt.p99@GetUser=+2ms, error_rate=+0.01, rps=-5%.
@@ -42,8 +51,12 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	allowMissing := fs.Bool("allow-missing", false, "do not fail on cells present in only one file")
 	strict := fs.Bool("strict", false, "fail on a regression of the medians even with too few repeats for it to be significant")
 	reportDir := fs.String("report", "", "also write an HTML/PNG report of both runs overlaid, with the verdicts, into this directory")
+	inconclusive := fs.String("inconclusive", "fail", "what a change measured while the new run's load generator was CPU-starved does: fail (exit 4 when nothing else fails) or pass")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *inconclusive != "fail" && *inconclusive != "pass" {
+		return usageErrorf("compare: --inconclusive must be pass or fail, got %q", *inconclusive)
 	}
 	if fs.NArg() != 2 {
 		return usageErrorf("compare: want two results files, BASE.json and NEW.json; got %d arguments", fs.NArg())
@@ -51,7 +64,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if !(*alpha > 0 && *alpha < 1) {
 		return usageErrorf("compare: --alpha must be between 0 and 1, got %g", *alpha)
 	}
-	opts := gates.CompareOptions{Alpha: *alpha, AllowMissing: *allowMissing, Strict: *strict}
+	opts := gates.CompareOptions{Alpha: *alpha, AllowMissing: *allowMissing, Strict: *strict, InconclusivePass: *inconclusive == "pass"}
 	if len(*gateFlags) > 0 {
 		gs, err := gates.ParseGates(*gateFlags)
 		if err != nil {
@@ -102,7 +115,10 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "report: %s\n", filepath.Join(*reportDir, report.IndexFile))
 	}
-	if c.Failed() {
+	switch {
+	case c.InconclusiveOnly():
+		return gateInconclusive(errors.New("compare: " + c.Summary() + ": the new run's load generator was CPU-starved; rerun on a quieter machine, or --inconclusive=pass"))
+	case c.Failed():
 		return gateFailed(errors.New("compare: " + c.Summary()))
 	}
 	return nil

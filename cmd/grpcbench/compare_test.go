@@ -95,7 +95,7 @@ func TestCompareCommand(t *testing.T) {
 		{"garbage file", []string{garbage, same}, exitUsage, nil, "compare: base " + garbage},
 		{"unwritable junit", []string{base, same, "--junit", filepath.Join(garbage, "j.xml")}, exitUsage, nil, "--junit " + garbage + "/j.xml: cannot be written"},
 		{"junit in a new directory", []string{base, same, "--junit", filepath.Join(dir, "new", "dir", "j.xml")}, exitOK, nil, ""},
-		{"help", []string{"--help"}, exitOK, nil, "--allow-missing"},
+		{"help", []string{"--help"}, exitOK, []string{"--allow-missing", "Examples:"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,17 +60,7 @@ func TestFakeServerTLSAndToken(t *testing.T) {
 		done <- run(ctx, []string{"fakeserver", "--tls-self-signed", "--tls-ca-out", caFile,
 			"--require-token-env", "GRPCBENCH_TEST_FS_TOKEN"}, &env{stdout: &out, stderr: &errb})
 	}()
-	re := regexp.MustCompile(`(?m)^backend 0 (127\.0\.0\.1:\d+)$`)
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; {
-		if time.Now().After(deadline) {
-			t.Fatalf("no address printed; stdout %q stderr %q", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-		}
-	}
+	addr := printedAddrs(t, &out, 1)[0]
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)

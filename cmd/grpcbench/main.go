@@ -18,6 +18,9 @@ const (
 	exitGate    = 1 // a threshold or regression gate failed
 	exitUsage   = 2 // bad input or usage
 	exitFailure = 3 // the run could not be carried out
+	// exitInconclusive: compare found no regression, only changes it could
+	// not attribute because the new run's load generator was starved.
+	exitInconclusive = 4
 	// exitAborted (130) follows a second interrupt; see signals.go.
 )
 
@@ -43,6 +46,9 @@ func failure(err error) error { return &exitError{exitFailure, err} }
 
 // gateFailed marks err as a failed gate (exit 1).
 func gateFailed(err error) error { return &exitError{exitGate, err} }
+
+// gateInconclusive marks err as a comparison that could not decide (exit 4).
+func gateInconclusive(err error) error { return &exitError{exitInconclusive, err} }
 
 // env is what a command sees of the process: streams and arguments.
 type env struct {
@@ -145,7 +151,9 @@ Run "grpcbench <command> --help" for a command's flags.
 Exit codes: 0 success, 1 a gate failed, 2 bad input or usage (an output that
 cannot be written included, refused before any load is sent), 3 the run could
 not be carried out (an output that failed at the end, or an interrupt: the
-results measured are kept), 130 aborted by a second interrupt.
+results measured are kept), 4 compare was inconclusive (no regression, but the
+new run's load generator was CPU-starved; --inconclusive=pass makes it 0),
+130 aborted by a second interrupt.
 `)
 }
 
@@ -159,14 +167,44 @@ func suggestCommand(name string) string {
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
+// --help prints the usage, the flags and examples to stdout, like the
+// top-level help.
 func newFlags(e *env, name, argsUsage, summary string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: grpcbench %s %s\n\n%s\n\nFlags:\n%s", name, argsUsage, summary, fs.FlagUsages())
+		fmt.Fprintf(e.stdout, "Usage: grpcbench %s %s\n\n%s\n\nFlags:\n%s", name, argsUsage, summary, fs.FlagUsages())
+		if ex := examples[name]; ex != "" {
+			fmt.Fprintf(e.stdout, "\nExamples:\n%s", ex)
+		}
 	}
 	return fs
+}
+
+// examples are shown by each command's --help.
+var examples = map[string]string{
+	"run": `  grpcbench run scenarios/examples/quickstart.yaml -o results.json --report out/report
+  grpcbench run my.yaml --set client.pool.size=8 --set load.rate=2000
+  grpcbench run --target 127.0.0.1:50051 --call pkg.Svc/Method --data '{"id": 1}' --rate 1000 --duration 10s
+  grpcbench run --target a:443,b:443 --protoset api.protoset --call pkg.Svc/Get --workers 32 --print-scenario > mine.yaml
+`,
+	"validate": `  grpcbench validate my.yaml
+  grpcbench validate my.yaml --set client.retry.max_attempts=4
+`,
+	"init": `  grpcbench init my-scenario
+  grpcbench init checkout --call shop.v1.Checkout/GetCart --target 127.0.0.1:8443
+`,
+	"report": `  grpcbench report results.json -o out/report
+  grpcbench report base.json new.json -o out/compare
+`,
+	"compare": `  grpcbench compare base.json new.json --gate p99=+10% --gate error_rate=+0.01 --junit compare.xml
+`,
+	"merge": `  grpcbench merge shard-0.json shard-1.json shard-2.json -o results.json
+`,
+	"fakeserver": `  grpcbench fakeserver --listen 127.0.0.1:50051 --backends 3 --faults faults.yaml --seed 42
+  grpcbench fakeserver --tls-self-signed --tls-ca-out ca.pem --require-token-env API_TOKEN
+`,
 }
 
 // parseFlags parses args; errors are usage errors, --help is not an error.

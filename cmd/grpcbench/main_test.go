@@ -2,47 +2,47 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
+	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects a command's or a process's output while the test
+// reads it.
+type syncBuffer = testutil.Buffer
 
 func runCLI(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb syncBuffer
 	code = run(ctx, args, &env{stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
+}
+
+// printedAddrs waits (at most 10 s) until the fakeserver command has
+// printed n "backend i host:port" lines to out and returns the addresses.
+func printedAddrs(t *testing.T, out *syncBuffer, n int) []string {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^backend \d+ (127\.0\.0\.1:\d+)$`)
+	var addrs []string
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("%d backend addresses printed", n), func() bool {
+		addrs = addrs[:0]
+		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+			addrs = append(addrs, m[1])
+		}
+		return len(addrs) >= n
+	})
+	return addrs
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -71,7 +71,7 @@ func TestExitCodesAndHelp(t *testing.T) {
 		{"version json", []string{"version", "--json"}, exitOK, `"grpc_version"`, ""},
 		{"version extra arg", []string{"version", "x"}, exitUsage, "", "takes no arguments"},
 		{"unknown flag", []string{"fakeserver", "--nope"}, exitUsage, "", "unknown flag: --nope"},
-		{"command help", []string{"fakeserver", "--help"}, exitOK, "", "--faults"},
+		{"command help", []string{"fakeserver", "--help"}, exitOK, "--faults", ""},
 		{"bad fault file", []string{"fakeserver", "--faults", bad}, exitUsage, "", "bad.yaml:2: faults[0].error.rate: must be between 0 and 1, got 2"},
 		{"missing fault file", []string{"fakeserver", "--faults", "/nonexistent.yaml"}, exitUsage, "", "nonexistent.yaml"},
 		{"bad listen", []string{"fakeserver", "--listen", "nonsense"}, exitUsage, "", "--listen"},
@@ -96,25 +96,8 @@ func TestFakeServerCommandServesAndReports(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"fakeserver", "--backends", "2", "--faults", faults, "--seed", "5"}, &env{stdout: &out, stderr: &errb})
 	}()
-	var addrs []string
-	re := regexp.MustCompile(`(?m)^backend (\d) (127\.0\.0\.1:\d+)$`)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(addrs) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no addresses printed; stdout %q stderr %q", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-		addrs = nil
-		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
-			addrs = append(addrs, m[2])
-		}
-	}
-	cc, err := grpc.NewClient(addrs[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	c := userpb.NewUserServiceClient(cc)
+	addrs := printedAddrs(t, &out, 2)
+	c := userpb.NewUserServiceClient(testserver.Dial(t, addrs[1]))
 	for range 4 {
 		_, _ = c.GetUser(ctx, &userpb.GetUserRequest{UserId: "u1"})
 	}

@@ -27,7 +27,7 @@ type scenarioFlag struct {
 // scenarioFlags are the flags that make a one-line run without a file, or
 // override a file's fields. Each is a --set in disguise.
 var scenarioFlags = []scenarioFlag{
-	{name: "target", path: "server.target", usage: "the server to call, host:port (default: the embedded fake server)"},
+	{name: "target", path: "server.target", usage: "the server to call: host:port, dns:///name:port, unix:///path, or a,b,c (a list behind one resolver); default: the embedded fake server"},
 	{name: "call", path: "mix", usage: "the method to call, package.Service/Method (replaces the file's mix)",
 		value: func(s string) (string, error) { return "[{call: " + strconv.Quote(s) + "}]", nil }},
 	{name: "data", path: "mix[0].data", usage: "the request as JSON, e.g. '{\"id\": 1}'; templates allowed ({{randomInt 1 50}})", value: jsonValue},
@@ -106,7 +106,12 @@ func (o *oneLine) sets() ([]string, error) {
 				raw = v
 			}
 		}
-		kv := f.path + "=" + raw
+		path := f.path
+		if f.name == "target" && strings.Contains(raw, ",") {
+			// A list: server.targets, so balancing spreads calls over them.
+			path, raw = "server.targets", "["+quoteAll(strings.Split(raw, ","))+"]"
+		}
+		kv := path + "=" + raw
 		o.labels["--set "+kv] = "--" + f.name
 		out = append(out, kv)
 		out = append(out, f.extra...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,12 +76,7 @@ func TestPrintScenarioRoundTrip(t *testing.T) {
 // exits 3, a server without reflection 2 with what to do.
 func TestOneLineErrors(t *testing.T) {
 	noRefl := testserver.Interop(t, testserver.InteropOptions{})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := lis.Addr().String()
-	lis.Close()
+	closed := testserver.ClosedAddr(t)
 	tests := []struct {
 		name string
 		args []string

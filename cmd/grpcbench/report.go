@@ -28,8 +28,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	files := fs.Args()
 	if len(files) == 0 {
-		fs.Usage()
-		return usageErrorf("report: no results file given")
+		return usageErrorf("report: no results file given (see grpcbench report --help)")
 	}
 	if *out == "" {
 		return usageErrorf("report: -o DIR is required")

@@ -74,6 +74,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	printSummary(e.stdout, run)
 	printDetails(e.stdout, run)                          // details.go: shares, lag, hedges, ejections, churn
 	warnErrors(e.stdout, run)                            // before writing: the numbers survive a failed write
+	warnSaturation(e.stdout, run)                        // health.go
 	if err := writeResults(ctx, *out, run); err != nil { // output.go: atomic, exit 3
 		return err
 	}

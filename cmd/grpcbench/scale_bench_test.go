@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/results"
 )
 
@@ -52,12 +52,7 @@ func benchSize(b *testing.B) (rate int, dur time.Duration, pairs int) {
 func benchSetup(b *testing.B, rate int, dur time.Duration) string {
 	b.Helper()
 	binary(b)
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cl.Stop(); cancel() })
+	cl := testserver.Fake(b, fakeserver.Config{Backends: 1, Seed: 1})
 	warmup := min(dur/10, 2*time.Second)
 	sc := filepath.Join(b.TempDir(), "bench.yaml")
 	body := fmt.Sprintf("name: bench-shards\nseed: 1\nserver: {target: %q}\nload: {rate: %d, max_inflight: 512, duration: %s, warmup: %s}\nmix: [{call: GetUser}]\nclient: {pool: {size: 2}}\n",

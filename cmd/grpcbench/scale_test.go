@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grpcbench/grpcbench/fakeserver"
+	"github.com/grpcbench/grpcbench/internal/testserver"
 	"github.com/grpcbench/grpcbench/results"
 	"github.com/grpcbench/grpcbench/scenarios"
 )
@@ -66,13 +67,7 @@ func (p *process) wait(t testing.TB, limit time.Duration) int {
 // matches what the server received, second by second.
 func TestShardProcessesMergeExactly(t *testing.T) {
 	binary(t) // before the start time is chosen
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cl, err := fakeserver.Start(ctx, fakeserver.Config{Backends: 1, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := testserver.Fake(t, fakeserver.Config{Backends: 1, Seed: 1})
 	addr := cl.Addrs()[0]
 	const rate, seconds = 300, 3
 	dir := t.TempDir()
@@ -89,7 +84,7 @@ func TestShardProcessesMergeExactly(t *testing.T) {
 	files, otherFile := runShardProcesses(t, dir, sc, other)
 
 	merged := filepath.Join(dir, "merged.json")
-	code, out, errs := runCLI(ctx, "merge", files[2], files[0], files[1], "-o", merged)
+	code, out, errs := runCLI(context.Background(), "merge", files[2], files[0], files[1], "-o", merged)
 	if code != exitOK || !strings.Contains(out, "merged 3 files (3 of 3 shards), 1 cells") {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -67,13 +68,16 @@ func TestRunInterrupted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "results.json")
-			load := []string{"--set", "load.warmup=0s", "--set", "load.duration=1m"}
+			args := []string{"run", quickstart, "-o", out, "--set", "load.warmup=0s", "--set", "load.duration=1m", "--metrics-addr", "127.0.0.1:0"}
 			if tt.warmup {
-				load = []string{"--set", "load.warmup=5s", "--set", "load.duration=2s"}
+				args = []string{"run", quickstart, "-o", out, "--set", "load.warmup=5s", "--set", "load.duration=2s"}
 			}
-			p := start(t, append([]string{"run", quickstart, "-o", out, "--progress-every", "100ms"}, load...)...)
-			// A progress line is printed once the cell's load runs.
-			p.waitFor(t, "a progress line", 30*time.Second, func() bool { return strings.Contains(p.stderr.String(), "so far") })
+			p := start(t, args...)
+			if tt.warmup {
+				p.loadFlowing(t)
+			} else {
+				p.recording(t)
+			}
 			p.signal(t, tt.sig)
 			if code := p.exit(t, 30*time.Second); code != exitFailure {
 				t.Fatalf("exit %d, want 3\nstderr:\n%s", code, p.stderr)
@@ -263,13 +267,7 @@ func TestHandleInterrupts(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stderr.String(), "again: aborting") {
-		if time.Now().After(deadline) {
-			t.Fatalf("second signal not handled: %q", stderr.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the second signal to be handled", func() bool { return strings.Contains(stderr.String(), "again: aborting") })
 	select {
 	case code := <-exited:
 		t.Fatalf("exited %d while a commit was in progress", code)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/grpcbench/grpcbench/gates"
 	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -33,6 +34,9 @@ func cellLine(c *results.Cell) string {
 	}
 	if c.Error != "" {
 		s += " (" + c.Error + ")"
+	}
+	if sat, _ := gates.Saturation(c); sat {
+		s += "; load generator saturated"
 	}
 	return s
 }

@@ -72,7 +72,7 @@ server: {faults: [{error: {code: UNAVAILABLE, rate: `+tt.rate+`}}]}
 		if code != exitOK {
 			t.Fatalf("rate %s: exit %d\n%s\n%s", tt.rate, code, stdout, stderr)
 		}
-		if got := strings.Contains(stdout, "warning: cell base#1:"); got != tt.warn {
+		if got := strings.Contains(stdout, "% of calls failed"); got != tt.warn {
 			t.Errorf("rate %s: warning printed %v, want %v:\n%s", tt.rate, got, tt.warn, stdout)
 		}
 		if tt.warn && !strings.Contains(stdout, "top errors UNAVAILABLE") {

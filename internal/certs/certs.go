@@ -16,12 +16,12 @@ import (
 	"time"
 )
 
-// Validity is how long a generated certificate stays valid.
-const Validity = 24 * time.Hour
+// validity is how long a generated certificate stays valid.
+const validity = 24 * time.Hour
 
-// LoopbackHosts are the names a local test server answers to: the
+// loopbackHosts are the names a local test server answers to: the
 // subject alternative names of Loopback server certificates.
-var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // CA is a certificate authority held in memory.
 type CA struct {
@@ -79,8 +79,8 @@ func (ca *CA) Server(hosts ...string) (Pair, error) {
 	return ca.issue(hosts[0], hosts, x509.ExtKeyUsageServerAuth)
 }
 
-// Loopback issues a server certificate for LoopbackHosts.
-func (ca *CA) Loopback() (Pair, error) { return ca.Server(LoopbackHosts...) }
+// Loopback issues a server certificate for localhost, 127.0.0.1 and ::1.
+func (ca *CA) Loopback() (Pair, error) { return ca.Server(loopbackHosts...) }
 
 // Client issues a client certificate (for mTLS) with common name cn.
 func (ca *CA) Client(cn string) (Pair, error) {
@@ -159,7 +159,7 @@ func template(cn string) (*x509.Certificate, error) {
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"grpcbench test"}},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(Validity),
+		NotAfter:     now.Add(validity),
 	}, nil
 }
 

@@ -10,7 +10,7 @@
 // t.TempDir().
 //
 // Invariants: certificates are valid from one hour before creation (clock
-// skew) for Validity; serial numbers are random 128-bit values; a server
+// skew) for 24 hours; serial numbers are random 128-bit values; a server
 // certificate carries ExtKeyUsageServerAuth, a client certificate
 // ExtKeyUsageClientAuth, so crypto/tls refuses to use one as the other.
 package certs

@@ -14,7 +14,7 @@
 //   - Values: every secret value the Redactor was given (a token read from
 //     an environment variable or a file) is replaced by Placeholder
 //     wherever it occurs in a string, under any key, in any text passed to
-//     String. Values shorter than MinSecretLen are redacted by key only,
+//     String. Values shorter than 6 bytes are redacted by key only,
 //     since searching for them in free text would mangle unrelated words.
 //
 // Redactor methods never modify their input; they return copies. A nil

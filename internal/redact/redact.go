@@ -11,8 +11,8 @@ import (
 // Placeholder replaces every redacted value.
 const Placeholder = "<redacted>"
 
-// MinSecretLen is the shortest secret value searched for inside strings.
-const MinSecretLen = 6
+// minSecretLen is the shortest secret value searched for inside strings.
+const minSecretLen = 6
 
 // DefaultKeys are the key patterns always redacted.
 var DefaultKeys = []string{"authorization", "cookie", "x-api-key", "*-token"}
@@ -35,7 +35,7 @@ func New(patterns []string, secrets ...string) *Redactor {
 	for _, s := range secrets {
 		switch {
 		case s == "":
-		case len(s) < MinSecretLen:
+		case len(s) < minSecretLen:
 			r.short[s] = true
 		default:
 			r.secrets = append(r.secrets, s)
@@ -82,16 +82,16 @@ func (r *Redactor) Key(k string) bool {
 		pats = r.patterns
 	}
 	for _, p := range pats {
-		if Match(p, k) {
+		if match(p, k) {
 			return true
 		}
 	}
 	return false
 }
 
-// Match reports whether name matches the glob pattern, in which '*' matches
+// match reports whether name matches the glob pattern, in which '*' matches
 // any run of characters (including none) and every other byte itself.
-func Match(pattern, name string) bool {
+func match(pattern, name string) bool {
 	// Iterative wildcard matching with one backtrack point: linear in
 	// practice, never exponential.
 	p, n := 0, 0

@@ -7,15 +7,15 @@ package suggest
 func Closest(got string, known []string) (string, bool) {
 	best, bestD := "", 1<<30
 	for _, k := range known {
-		if d := Distance(got, k); d < bestD {
+		if d := distance(got, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best, best != "" && bestD <= max(2, len(got)/3)
 }
 
-// Distance is the Levenshtein edit distance between a and b (bytes).
-func Distance(a, b string) int {
+// distance is the Levenshtein edit distance between a and b (bytes).
+func distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

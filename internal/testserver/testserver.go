@@ -1,8 +1,3 @@
-// Package testserver starts the servers grpcbench's tests call — the fake
-// server cluster and grpc-go's own interop TestService — on 127.0.0.1 and
-// dials them, stopping everything when the test ends. It is the one copy of
-// the "start a cluster and dial it" setup the package tests share, in the
-// manner of grpc-go's internal/stubserver.
 package testserver
 
 import (
@@ -17,6 +12,7 @@ import (
 	"google.golang.org/grpc/interop"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -25,10 +21,11 @@ import (
 	"github.com/grpcbench/grpcbench/fakeserver"
 )
 
-// Fake starts a fake server cluster with cfg and stops it when t ends.
-func Fake(t testing.TB, cfg fakeserver.Config) *fakeserver.Cluster {
+// Fake starts a fake server cluster with cfg (and opts) and stops it when
+// t ends.
+func Fake(t testing.TB, cfg fakeserver.Config, opts ...fakeserver.Option) *fakeserver.Cluster {
 	t.Helper()
-	cl, err := fakeserver.Start(context.Background(), cfg)
+	cl, err := fakeserver.Start(context.Background(), cfg, opts...)
 	if err != nil {
 		t.Fatalf("fakeserver.Start: %v", err)
 	}
@@ -48,12 +45,86 @@ func Dial(t testing.TB, target string, opts ...grpc.DialOption) *grpc.ClientConn
 	return cc
 }
 
-// FakeConn starts a one-backend-or-more cluster with cfg and dials its first
-// backend.
+// FakeConn starts a cluster with cfg and returns it with a plaintext
+// connection to its first backend (extra dial options appended), both
+// closed when t ends.
 func FakeConn(t testing.TB, cfg fakeserver.Config, opts ...grpc.DialOption) (*fakeserver.Cluster, *grpc.ClientConn) {
 	t.Helper()
 	cl := Fake(t, cfg)
 	return cl, Dial(t, cl.Addrs()[0], opts...)
+}
+
+// Calls returns the calls of method (a short name, "GetUser") that the
+// cluster's backends received, summed over every backend.
+func Calls(cl *fakeserver.Cluster, method string) int64 {
+	var n int64
+	for _, c := range CallsByBackend(cl, method) {
+		n += c
+	}
+	return n
+}
+
+// CallsByBackend returns the calls of method each backend received, in
+// backend order.
+func CallsByBackend(cl *fakeserver.Cluster, method string) []int64 {
+	st := cl.Stats()
+	out := make([]int64, len(st.Backends))
+	for i, b := range st.Backends {
+		out[i] = b.Calls[method]
+	}
+	return out
+}
+
+// Serve serves s on a new listener on 127.0.0.1 and returns its address. s
+// is stopped (and Serve's goroutine waited for) when t ends.
+func Serve(t testing.TB, s *grpc.Server) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s, lis)
+	return lis.Addr().String()
+}
+
+// ServeBufconn serves s over an in-memory bufconn listener and returns a
+// plaintext connection to it (extra dial options appended). Both are closed
+// when t ends. Unit tests only: integration tests use TCP (Serve, Fake).
+func ServeBufconn(t testing.TB, s *grpc.Server, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	serve(t, s, lis)
+	dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+	return Dial(t, "passthrough:///bufconn", append([]grpc.DialOption{dialer}, opts...)...)
+}
+
+// serve runs s.Serve(lis) until t ends.
+func serve(t testing.TB, s *grpc.Server, lis net.Listener) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Serve(lis)
+	}()
+	t.Cleanup(func() {
+		s.Stop()
+		<-done
+	})
+}
+
+// ClosedAddr returns a 127.0.0.1 address where nothing listens: a port that
+// was free a moment ago. Use it for "nothing there" targets, and for
+// programs that must be told their port on the command line.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	if err := lis.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 // InteropOptions choose what Interop serves besides the TestService.
@@ -68,10 +139,6 @@ type InteropOptions struct {
 // wrote) on 127.0.0.1 and returns its address; it stops when t ends.
 func Interop(t testing.TB, o InteropOptions) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := grpc.NewServer()
 	testgrpc.RegisterTestServiceServer(s, interop.NewTestServer())
 	switch {
@@ -80,16 +147,7 @@ func Interop(t testing.TB, o InteropOptions) string {
 	case o.Reflection:
 		reflection.Register(s)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		s.Stop()
-		<-done
-	})
-	return lis.Addr().String()
+	return Serve(t, s)
 }
 
 // InteropFile is the descriptor of grpc-go's interop TestService.

@@ -222,67 +222,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(n, v.Elem(), path)
 		return
 	}
-	if v.CanAddr() {
-		pv := v.Addr()
-		if pv.Type().Implements(unmarshalerType) {
-			if err := pv.Interface().(Unmarshaler).UnmarshalYAML(n); err != nil {
-				d.fail(n, path, "%s", err.Error())
-			}
-			return
-		}
-		if v.Type() != durationType && pv.Type().Implements(textType) {
-			if n.Kind != yaml.ScalarNode {
-				d.fail(n, path, "expected a single value, got %s", kindName(n))
-				return
-			}
-			if err := pv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
-				d.fail(n, path, "%s", err.Error())
-			}
-			return
-		}
-	}
-	if v.Type() == codeType {
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.fail(n, path, "expected a status code name such as UNAVAILABLE, got %s", kindName(n))
-			return
-		}
-		c, err := statuscode.Parse(n.Value)
-		if err != nil {
-			d.fail(n, path, "%s", err.Error())
-			return
-		}
-		v.SetUint(uint64(c))
+	if d.decodeSelf(n, v, path) {
 		return
 	}
-	if v.Type() == durationType {
-		dur, err := ParseDuration(n)
-		if err != nil {
-			d.fail(n, path, "%s", err.Error())
-			return
-		}
-		v.SetInt(int64(dur))
-		return
-	}
-
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Map:
 		d.decodeMap(n, v, path)
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			if isNull(n) {
-				v.SetZero()
-				return
-			}
-			d.fail(n, path, "expected a list, got %s", kindName(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-		v.Set(s)
+		d.decodeSlice(n, v, path)
 	case reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
@@ -295,6 +244,70 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.decodeScalar(n, v, path)
 	}
+}
+
+// decodeSelf decodes the types that say how they are written — an
+// Unmarshaler, an encoding.TextUnmarshaler (durations excepted), a status
+// code, a duration — and reports whether v was one of them.
+func (d *decoder) decodeSelf(n *yaml.Node, v reflect.Value, path string) bool {
+	if v.CanAddr() {
+		pv := v.Addr()
+		if pv.Type().Implements(unmarshalerType) {
+			if err := pv.Interface().(Unmarshaler).UnmarshalYAML(n); err != nil {
+				d.fail(n, path, "%s", err.Error())
+			}
+			return true
+		}
+		if v.Type() != durationType && pv.Type().Implements(textType) {
+			if n.Kind != yaml.ScalarNode {
+				d.fail(n, path, "expected a single value, got %s", kindName(n))
+				return true
+			}
+			if err := pv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+				d.fail(n, path, "%s", err.Error())
+			}
+			return true
+		}
+	}
+	switch v.Type() {
+	case codeType:
+		if n.Kind != yaml.ScalarNode || isNull(n) {
+			d.fail(n, path, "expected a status code name such as UNAVAILABLE, got %s", kindName(n))
+			return true
+		}
+		c, err := statuscode.Parse(n.Value)
+		if err != nil {
+			d.fail(n, path, "%s", err.Error())
+			return true
+		}
+		v.SetUint(uint64(c))
+		return true
+	case durationType:
+		dur, err := parseDuration(n)
+		if err != nil {
+			d.fail(n, path, "%s", err.Error())
+			return true
+		}
+		v.SetInt(int64(dur))
+		return true
+	}
+	return false
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		if isNull(n) {
+			v.SetZero()
+			return
+		}
+		d.fail(n, path, "expected a list, got %s", kindName(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
 }
 
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
@@ -497,9 +510,9 @@ func didYouMean(got string, known []string) string {
 	return " (known fields: " + strings.Join(known, ", ") + ")"
 }
 
-// ParseDuration reads a duration scalar such as "250ms" or "1m30s". A bare 0
+// parseDuration reads a duration scalar such as "250ms" or "1m30s". A bare 0
 // is accepted; any other bare number is an error because its unit is unknown.
-func ParseDuration(n *yaml.Node) (time.Duration, error) {
+func parseDuration(n *yaml.Node) (time.Duration, error) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		return 0, fmt.Errorf("expected a duration such as 250ms, got %s", kindName(n))
 	}

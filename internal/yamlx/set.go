@@ -114,8 +114,8 @@ func Set(root *yaml.Node, path string, value *yaml.Node) error {
 	return nil
 }
 
-// Get returns the node at path under root, or nil when the path is absent.
-func Get(root *yaml.Node, path string) *yaml.Node {
+// get returns the node at path under root, or nil when the path is absent.
+func get(root *yaml.Node, path string) *yaml.Node {
 	segs, err := SplitPath(path)
 	if err != nil {
 		return nil
