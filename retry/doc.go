@@ -29,13 +29,13 @@
 // attempt failed non-fatally the last error is returned. Hedges carry
 // grpc-previous-rpc-attempts = n−1. Invoke returns only after every attempt it
 // started has ended (A6), so arguments and reply are never touched after it
-// returns. The original attempt runs on the caller's goroutine under a pooled,
-// reusable context (see firstCtx); hedges run on goroutines of their own. With
-// a delay d near the latency quantile q (d = F⁻¹(q)), a fraction ≈ 1−q of calls
-// sends a hedge, and a call's latency becomes ≈ min(X₁, d + X₂, 2d + X₃, …)
-// for independent draws Xᵢ — the tail beyond d is cut at the cost of ≈ 1−q
-// extra server work (HedgeStats.Hedges / HedgeStats.Calls). Streams whose client sends
-// one message (server streaming) are hedged until they commit (response
+// returns. The original attempt runs on the caller's goroutine under a
+// context whose cancellable part is pooled (see firstCtx); hedges run on
+// goroutines of their own. With a delay d near the latency quantile q
+// (d = F⁻¹(q)), a fraction ≈ 1−q of calls sends a hedge, and a call's latency
+// becomes ≈ min(X₁, d + X₂, 2d + X₃, …) for independent draws Xᵢ — the tail
+// beyond d is cut at the cost of ≈ 1−q extra server work (HedgeStats.Hedges /
+// HedgeStats.Calls). Streams whose client sends one message (server streaming) are hedged until they commit (response
 // headers); client and bidi streams are passed through unhedged.
 //
 // # Throttling

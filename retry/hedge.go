@@ -119,7 +119,7 @@ func (h *HedgeConn) Stats() HedgeStats {
 type hedgeCall struct {
 	h     *HedgeConn
 	timer *time.Timer // runs onTimer; made once, Reset per call
-	first firstCtx
+	first firstState
 	woke  chan struct{} // capacity 1: something the caller waits for changed
 
 	// Set before any attempt starts, read-only while they run.

@@ -10,11 +10,13 @@ import (
 
 // firstCtx is the context of a hedged call's original attempt. It carries the
 // caller's values and deadline, and a Done channel that a winning hedge (or
-// the caller's own cancellation) closes. It exists so that the original
-// attempt can be cancelled without allocating a context per call: the
-// cancellable part (inner, a context.WithCancel of Background) lives in the
-// pooled per-call state and is reused for as long as it was never cancelled,
-// that is on every call where no hedge won.
+// the caller's own cancellation) closes. A firstCtx is made per call and never
+// changed after: grpc-go's transport may still read it (Deadline, on a late
+// RST_STREAM) after Invoke has returned, so nothing pooled may be handed to
+// it. What is reused is the cancellable part, inner (a context.WithCancel of
+// Background, kept in firstState), for as long as it was never cancelled,
+// that is on every call where no hedge won: a call costs one small
+// allocation instead of a cancel context and its watcher.
 //
 // Value answers from inner first: for the context package's private key that
 // finds the nearest cancelCtx, inner answers itself, so grpc-go's own
@@ -31,15 +33,22 @@ import (
 type firstCtx struct {
 	parent context.Context
 	inner  context.Context
-	cancel context.CancelFunc
-	stop   func() bool // removes the AfterFunc on parent; nil if none
 }
 
 var _ context.Context = (*firstCtx)(nil)
 
-// start prepares f for a call made under parent and returns it as the
-// attempt's context.
-func (f *firstCtx) start(parent context.Context) context.Context {
+// firstState is the pooled part of a hedged call's original attempt: the
+// reusable inner context and what ties it to the current call.
+type firstState struct {
+	parent context.Context // the current call's context; nil between calls
+	inner  context.Context
+	cancel context.CancelFunc // cancels inner
+	stop   func() bool        // removes the AfterFunc on parent; nil if none
+}
+
+// start prepares f for a call made under parent and returns the attempt's
+// context.
+func (f *firstState) start(parent context.Context) context.Context {
 	if f.inner == nil || f.inner.Err() != nil {
 		f.inner, f.cancel = context.WithCancel(context.Background())
 	}
@@ -47,12 +56,12 @@ func (f *firstCtx) start(parent context.Context) context.Context {
 	if parent.Done() != nil {
 		f.stop = context.AfterFunc(parent, f.cancel)
 	}
-	return f
+	return &firstCtx{parent: parent, inner: f.inner}
 }
 
 // end releases f after the call. inner is kept for the next call only if it
 // was never cancelled and never will be by a late AfterFunc.
-func (f *firstCtx) end() {
+func (f *firstState) end() {
 	if f.stop != nil && !f.stop() {
 		f.inner = nil // the AfterFunc ran or is running: inner is (being) cancelled
 	}
@@ -62,7 +71,7 @@ func (f *firstCtx) end() {
 // fixErr turns the CANCELLED that inner's cancellation produced into the
 // status grpc-go would have given had the attempt run under the caller's
 // context (DEADLINE_EXCEEDED when its deadline passed).
-func (f *firstCtx) fixErr(err error) error {
+func (f *firstState) fixErr(err error) error {
 	if err != nil && status.Code(err) == codes.Canceled {
 		if perr := f.parent.Err(); perr != nil {
 			return status.FromContextError(perr).Err()
