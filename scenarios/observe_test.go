@@ -87,7 +87,9 @@ func watcher(cells *[]*seen) func(Watch) func(*results.Cell) {
 			for {
 				g := w.Stack()
 				s.mu.Lock()
-				if g.Sent > 0 {
+				// The last reading taken while the schedule ran: after it
+				// ends (the cell drains) the target rate reads 0.
+				if g.Sent > 0 && g.TargetRate > 0 {
 					s.gauges = g
 				}
 				s.mu.Unlock()
