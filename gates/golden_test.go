@@ -2,38 +2,12 @@ package gates_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/grpcbench/grpcbench/gates"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites the file with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // TestGoldenOutputs pins the three renderings of one comparison: a
 // significant regression, an unchanged cell, a cell absent from the base,
@@ -57,6 +31,6 @@ func TestGoldenOutputs(t *testing.T) {
 		if err := tt.write(&b, c); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tt.file, b.Bytes())
+		testutil.Golden(t, tt.file, b.Bytes())
 	}
 }

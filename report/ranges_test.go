@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/report"
 	"github.com/grpcbench/grpcbench/results"
 )
@@ -41,7 +42,7 @@ func TestChartRanges(t *testing.T) {
 		all = append(all, "# "+c.name)
 		all = append(all, lines...)
 	}
-	golden(t, "chart-ranges.txt", []byte(strings.Join(all, "\n")+"\n"))
+	testutil.Golden(t, "chart-ranges.txt", []byte(strings.Join(all, "\n")+"\n"))
 }
 
 // TestLegendColours: no legend of a chart (fault kinds, attempts per call)

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -20,10 +19,9 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"google.golang.org/grpc/codes"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/results"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/hostile from the generators in hostile_test.go")
 
 // hostileDir holds hostile results files, one per case, and want.txt: one
 // line per file, "NAME<TAB>substring its error must contain". They are
@@ -255,7 +253,7 @@ func histogramCases() []hostileCase {
 // TestHostileFiles decodes every hostile file and checks its error names
 // the value at fault; with -update it first rewrites the files.
 func TestHostileFiles(t *testing.T) {
-	if *update {
+	if *testutil.Update {
 		writeHostileFiles(t)
 	}
 	want := readHostileWants(t)

@@ -2,16 +2,14 @@ package scenarios
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/grpcbench/grpcbench/internal/testserver"
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/proto/userpb"
 )
-
-var update = flag.Bool("update", false, "rewrite generated test data")
 
 // The protosets the bad-scenario catalogue refers to are generated from
 // the descriptors compiled into the binary; this test keeps them current
@@ -27,7 +25,7 @@ func TestProtosetTestdata(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("testdata", "bad", "protos", name)
-		if *update {
+		if *testutil.Update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/grpcbench/grpcbench/internal/testutil"
 	"github.com/grpcbench/grpcbench/results"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // summaryRun builds a deterministic pool-vs-lb-like run: pick_first sends
 // every call to backend 0 (fast), round_robin spreads them over a slow
@@ -70,22 +66,6 @@ func TestPrintSummaryGolden(t *testing.T) {
 	} {
 		var b bytes.Buffer
 		printSummary(&b, summaryRun(tt.repeats, tt.methods))
-		path := filepath.Join("testdata", tt.file)
-		if *update {
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (go test -update creates it)", err)
-		}
-		if !bytes.Equal(b.Bytes(), want) {
-			t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", tt.file, b.Bytes(), want)
-		}
+		testutil.Golden(t, tt.file, b.Bytes())
 	}
 }

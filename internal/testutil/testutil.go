@@ -1,7 +1,7 @@
 // Package testutil holds the small helpers grpcbench's package tests
 // share: waiting for a condition with a deadline instead of sleeping,
-// checking the field errors a Validate method returns, and a buffer safe
-// for concurrent writers.
+// checking the field errors a Validate method returns, a buffer safe for
+// concurrent writers, and golden files (the -update flag rewrites them).
 //
 // It imports nothing of grpcbench but package field, so every package's
 // tests may use it, internal tests of fakeserver included (which
@@ -11,6 +11,9 @@ package testutil
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,4 +90,31 @@ func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Update is the -update flag of every test binary that imports testutil:
+// golden files and generated test data are rewritten instead of checked.
+var Update = flag.Bool("update", false, "rewrite golden files and generated test data in testdata")
+
+// Golden compares got with the file testdata/name, or writes got there
+// when the test runs with -update.
+func Golden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *Update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
 }

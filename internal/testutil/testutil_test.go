@@ -100,3 +100,21 @@ func TestBuffer(t *testing.T) {
 		t.Fatalf("%d bytes, want 800", n)
 	}
 }
+
+func TestGolden(t *testing.T) {
+	t.Chdir(t.TempDir())
+	defer func(u bool) { *testutil.Update = u }(*testutil.Update)
+
+	if msg := run(func(tb testing.TB) { testutil.Golden(tb, "out.txt", []byte("a\n")) }); !strings.Contains(msg, "go test -update creates it") {
+		t.Fatalf("missing golden file: failure %q", msg)
+	}
+	*testutil.Update = true
+	testutil.Golden(t, "out.txt", []byte("a\n"))
+	*testutil.Update = false
+	if msg := run(func(tb testing.TB) { testutil.Golden(tb, "out.txt", []byte("a\n")) }); msg != "" {
+		t.Fatalf("same bytes: failure %q", msg)
+	}
+	if msg := run(func(tb testing.TB) { testutil.Golden(tb, "out.txt", []byte("b\n")) }); !strings.Contains(msg, "out.txt differs") {
+		t.Fatalf("other bytes: failure %q", msg)
+	}
+}
