@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -177,7 +178,7 @@ func checkScenario(t *testing.T, m *manifests, pod corev1.PodSpec, c corev1.Cont
 	if !ok {
 		t.Fatalf("ConfigMap %s has no key %s", cmName.Name, key)
 	}
-	sp, err := scenarios.Parse(key, []byte(src))
+	sp, err := scenarios.Parse(context.Background(), key, []byte(src))
 	if err != nil {
 		t.Fatalf("the ConfigMap's scenario: %v", err)
 	}
