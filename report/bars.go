@@ -312,7 +312,7 @@ func backendsChart(cells []*cellView, o Options) (*figure, string, error) {
 	for b := 0; b < nb; b++ {
 		f.legend = append(f.legend, legendItem{fmt.Sprintf("backend %d", b), []plot.Thumbnailer{boxThumb{colors[b]}}})
 	}
-	return f, "Equal segments mean a fair balancer. Backends are numbered in the embedded server's order (in address order for an external target).", nil
+	return f, "Equal segments mean a fair balancer. The counts cover the whole cell, warm-up included, as the server counts them (the terminal's per-cell details give the shares after warm-up). Backends are numbered in the embedded server's order (in address order for an external target).", nil
 }
 
 // codesChart draws each cell's calls by final status code.

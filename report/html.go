@@ -263,7 +263,7 @@ th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}
 td.text,th.text{text-align:left}
 table.summary td:first-child{white-space:normal;min-width:18em}
-table.environment td:last-child{white-space:normal;min-width:22em}
+table.environment td:last-child{white-space:normal;min-width:10em}
 td.best{background:#e3f4e1;font-weight:600}
 td.best::after{content:" ★";color:#1b7f1b}
 .flag{display:inline-block;margin-left:.4em;padding:0 .35em;border-radius:3px;background:#fff3e0;color:#8a4b00;font-size:.85em}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -260,6 +261,26 @@ func TestExamplesLoad(t *testing.T) {
 		}
 		if _, err := sp.Expand(); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// A YAML block of the README that opens with an example's title line
+	// is that example, whole.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```yaml\n")[1:]
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		title, _, _ := strings.Cut(string(body), "\n")
+		for _, b := range blocks {
+			b, _, _ = strings.Cut(b, "```")
+			if strings.HasPrefix(b, title+"\n") && b != string(body) {
+				t.Errorf("README's copy of %s differs from the file", f)
+			}
 		}
 	}
 }

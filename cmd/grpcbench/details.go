@@ -99,39 +99,77 @@ func cellDetails(c *results.Cell, seconds bool) []string {
 	return out
 }
 
-// backendLine gives each backend's share of the attempts (client side,
-// else the server's count) and the server's most in flight, when there is
-// more than one backend or the server counted its in-flight calls.
+// backendLine gives each backend's share of the attempts and the server's
+// most in flight, when there is more than one backend or the server counted
+// its in-flight calls. The shares are those of the recorded phase (the
+// per-second series, the phase the latency columns measure) when the cell
+// has one, else of the whole cell: the client's counts, or the server's.
 func backendLine(c *results.Cell) string {
-	var total, maxIn int64
-	client := false
-	for _, b := range c.Backends {
-		total += b.ClientCalls
-		client = client || b.ClientCalls > 0
-		maxIn = max(maxIn, b.ServerMaxInflight)
+	counts, phase := recordedAttempts(c), " of the attempts after warm-up"
+	if counts == nil {
+		counts, phase = wholeCellCounts(c), " of the attempts"
 	}
-	if !client {
-		for _, b := range c.Backends {
-			total += b.ServerCalls
-		}
+	var total, maxIn int64
+	for i, b := range c.Backends {
+		total += counts[i]
+		maxIn = max(maxIn, b.ServerMaxInflight)
 	}
 	if total == 0 || (len(c.Backends) < 2 && maxIn == 0) {
 		return ""
 	}
 	var shares, inflight []string
 	for i, b := range c.Backends {
-		n := b.ClientCalls
-		if !client {
-			n = b.ServerCalls
-		}
-		shares = append(shares, fmt.Sprintf("b%d %s", i, pct(n, total)))
+		shares = append(shares, fmt.Sprintf("b%d %s", i, pct(counts[i], total)))
 		inflight = append(inflight, fmt.Sprint(b.ServerMaxInflight))
 	}
-	s := "backends    " + strings.Join(shares, " · ") + " of the attempts"
+	s := "backends    " + strings.Join(shares, " · ") + phase
 	if maxIn > 0 {
 		s += "; most in flight at the server " + strings.Join(inflight, " · ")
 	}
 	return s
+}
+
+// recordedAttempts sums each backend's attempts over the recorded phase's
+// seconds, in the order of c.Backends; nil when the cell has no series or
+// the series names no backend of the cell.
+func recordedAttempts(c *results.Cell) []int64 {
+	if len(c.BackendSeries) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(c.Backends))
+	for i, b := range c.Backends {
+		index[b.Addr] = i
+	}
+	out, any := make([]int64, len(c.Backends)), false
+	for _, sec := range c.BackendSeries {
+		for addr, n := range sec.Calls {
+			if i, ok := index[addr]; ok {
+				out[i] += n
+				any = any || n > 0
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
+	return out
+}
+
+// wholeCellCounts is each backend's attempts over the whole cell, warm-up
+// included: the client's count, or the server's when the client counted
+// none.
+func wholeCellCounts(c *results.Cell) []int64 {
+	out, client := make([]int64, len(c.Backends)), false
+	for i, b := range c.Backends {
+		out[i] = b.ClientCalls
+		client = client || b.ClientCalls > 0
+	}
+	if !client {
+		for i, b := range c.Backends {
+			out[i] = b.ServerCalls
+		}
+	}
+	return out
 }
 
 // breakerLine lists the breaker's transitions, at most ten.

@@ -39,6 +39,9 @@ func TestPrintDetails(t *testing.T) {
 		"closed#1\n    backends    b0 100% of the attempts; most in flight at the server 10\n    lag         202.00ms",
 		"hedged#1\n    backends    b0 67% · b1 33% of the attempts; most in flight at the server 6 · 3\n" +
 			"    hedging     76 hedges for 900 calls (8.4%), 56 calls won by a hedge, 76 extra calls at the server",
+		// The totals (75, 225) include the warm-up; the shares are the
+		// recorded phase's, from its seconds (300, 100).
+		"ejected#1\n    backends    b0 75% · b1 25% of the attempts after warm-up; most in flight at the server 0 · 2",
 		"eject       b1 at 0.76s (failure_percentage, for 30s)",
 		"breaker     open 1.00s",
 		"membership  at 2.00s: −b1 +127.0.0.1:9",
