@@ -176,14 +176,15 @@ type matrixPoints struct{ p99, p50, out99, out50 plotter.XYs }
 // flaggedGlyph marks the p99 and p50 of a flagged matrix point.
 var flaggedGlyph = draw.GlyphStyle{Color: color.Gray{Y: 96}, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
 
-// drawMatrix draws the facets of the matrix view on a shared latency axis.
-func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, error) {
+// matrixData places each group's p99 and p50 by facet and line (flagged
+// groups apart) and returns the lowest p50 and highest p99 drawn.
+func matrixData(l matrixLayout, groups []*matrixGroup) (data map[string]map[string]*matrixPoints, lo, hi float64) {
 	xpos := map[string]float64{}
 	for i, v := range l.xvals {
 		xpos[v] = float64(i)
 	}
-	data := map[string]map[string]*matrixPoints{} // facet → line → points
-	lo, hi := math.Inf(1), 0.0
+	data = map[string]map[string]*matrixPoints{} // facet → line → points
+	lo, hi = math.Inf(1), 0.0
 	for _, g := range groups {
 		fk, lk := l.facetOf(g), l.lineOf(g)
 		if data[fk] == nil {
@@ -208,6 +209,12 @@ func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, erro
 		}
 		lo, hi = min(lo, p50), max(hi, p99)
 	}
+	return data, lo, hi
+}
+
+// drawMatrix draws the facets of the matrix view on a shared latency axis.
+func drawMatrix(l matrixLayout, groups []*matrixGroup, o Options) (*figure, error) {
+	data, lo, hi := matrixData(l, groups)
 	flagged := slices.ContainsFunc(groups, func(g *matrixGroup) bool { return g.flag != "" })
 	cols := min(len(l.facetKys), 3)
 	rows := (len(l.facetKys) + cols - 1) / cols

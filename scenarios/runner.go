@@ -209,6 +209,19 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 	if rc.Duration > 0 {
 		rc.Load.AchievedRate = float64(rc.Load.Completed) / rc.Duration.Seconds()
 	}
+	cs.fill(rc, s, d, shares, recordFrom)
+	if !interrupted {
+		rc.Error = failedCell(rc)
+	}
+	if observed != nil {
+		observed(rc)
+	}
+	return rc, secrets
+}
+
+// fill completes a cell's results with what the stack, the driver, the
+// dialer and the embedded server counted.
+func (cs *cellSetup) fill(rc *results.Cell, s *Scenario, d *driver, shares *backendShares, recordFrom time.Time) {
 	cs.stack.fill(rc, d.workers, recordFrom)
 	if len(rc.BackendSeries) == 0 {
 		// gRPC's own retries and hedges leave no backend per call: sampled
@@ -226,13 +239,6 @@ func runCell(ctx context.Context, c *Cell, progress func(Event), observe func(Wa
 		}
 		rc.Faults = faultWindows(s.Server.Faults, s.Load.Warmup, s.Load.Warmup+s.Load.Duration)
 	}
-	if !interrupted {
-		rc.Error = failedCell(rc)
-	}
-	if observed != nil {
-		observed(rc)
-	}
-	return rc, secrets
 }
 
 // cellSetup is what a cell runs against: the embedded fake server (if
