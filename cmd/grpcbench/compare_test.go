@@ -46,6 +46,33 @@ func writeRun(t *testing.T, name string, repeats int, medians map[string]time.Du
 	return p
 }
 
+// compareCase is one run of grpcbench compare: its exit code, what its
+// stdout must contain and what its stderr must contain.
+type compareCase struct {
+	name     string
+	args     []string
+	code     int
+	inStdout []string
+	inStderr string
+}
+
+// runCompareCases runs each case as a subtest.
+func runCompareCases(t *testing.T, tests []compareCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCompareCLI(tt.args...)
+			ok := code == tt.code && strings.Contains(errs, tt.inStderr)
+			for _, w := range tt.inStdout {
+				ok = ok && strings.Contains(out, w)
+			}
+			if !ok {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout to contain %q and stderr %q", code, tt.code, out, errs, tt.inStdout, tt.inStderr)
+			}
+		})
+	}
+}
+
 func runCompareCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb syncBuffer
 	e := &env{stdout: &out, stderr: &errb}
@@ -61,13 +88,7 @@ func TestCompareCommand(t *testing.T) {
 	two := writeRun(t, "two.json", 2, map[string]time.Duration{"1": 13 * time.Millisecond, "4": 5 * time.Millisecond})
 	garbage := writeFile(t, "garbage.json", "{not json")
 	dir := t.TempDir()
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout []string
-		inStderr string
-	}{
+	tests := []compareCase{
 		{"same", []string{base, same}, exitOK, []string{"pool.size=1  p99=+10%", "n=5+5", "ok: 6 checks"}, ""},
 		{"regression", []string{base, slow}, exitGate, []string{"pool.size=1  p99=+10%", "+29.9%", "REGRESSION", "FAIL: 6 checks, 2 regressions"}, "compare: FAIL: 6 checks, 2 regressions"},
 		{"gate flag", []string{base, slow, "--gate", "p99=+50%"}, exitOK, []string{"p99=+50%", "ok: 2 checks"}, ""},
@@ -97,18 +118,7 @@ func TestCompareCommand(t *testing.T) {
 		{"junit in a new directory", []string{base, same, "--junit", filepath.Join(dir, "new", "dir", "j.xml")}, exitOK, nil, ""},
 		{"help", []string{"--help"}, exitOK, []string{"--allow-missing", "Examples:"}, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCompareCLI(tt.args...)
-			ok := code == tt.code && strings.Contains(errs, tt.inStderr)
-			for _, w := range tt.inStdout {
-				ok = ok && strings.Contains(out, w)
-			}
-			if !ok {
-				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout to contain %q and stderr %q", code, tt.code, out, errs, tt.inStdout, tt.inStderr)
-			}
-		})
-	}
+	runCompareCases(t, tests)
 }
 
 func TestCompareCommandWritesReports(t *testing.T) {

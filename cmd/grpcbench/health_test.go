@@ -38,13 +38,7 @@ func TestCompareInconclusiveExitCodes(t *testing.T) {
 	base := writeRunHealth(t, "base.json", meds, quiet)
 	starved := writeRunHealth(t, "starved.json", slower, map[string]float64{"1": 0.8, "4": 0.8})
 	mixed := writeRunHealth(t, "mixed.json", bothSlower, map[string]float64{"1": 0.8, "4": 0.05})
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout []string
-		inStderr string
-	}{
+	tests := []compareCase{
 		{"starved", []string{base, starved, "--gate", "p99=+10%"}, exitInconclusive,
 			[]string{"INCONCLUSIVE", "new run's load generator was CPU-starved: run delay 80.2 % vs 5.2 %", "INCONCLUSIVE: 2 checks, 1 inconclusive"},
 			"compare: INCONCLUSIVE: 2 checks, 1 inconclusive (load generator starved): the new run's load generator was CPU-starved; rerun on a quieter machine, or --inconclusive=pass"},
@@ -54,18 +48,7 @@ func TestCompareInconclusiveExitCodes(t *testing.T) {
 			[]string{"INCONCLUSIVE", "REGRESSION"}, "compare: FAIL: 2 checks, 1 regression, 1 inconclusive"},
 		{"bad value", []string{base, starved, "--inconclusive", "maybe"}, exitUsage, nil, `--inconclusive must be pass or fail, got "maybe"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCompareCLI(tt.args...)
-			ok := code == tt.code && strings.Contains(errs, tt.inStderr)
-			for _, w := range tt.inStdout {
-				ok = ok && strings.Contains(out, w)
-			}
-			if !ok {
-				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout to contain %q and stderr %q", code, tt.code, out, errs, tt.inStdout, tt.inStderr)
-			}
-		})
-	}
+	runCompareCases(t, tests)
 }
 
 // The run's summary warns about a cell whose generator was the bottleneck.
