@@ -132,26 +132,10 @@ func btoi(b bool) int {
 // BenchmarkShardCallSubscribed is BenchmarkShardCall with an interval
 // subscriber: the per-method detail costs nothing per call (0 allocs/op).
 func BenchmarkShardCallSubscribed(b *testing.B) {
-	lat := latencies()
 	r := results.NewRecorder([]string{"GetUser"}, time.Time{})
 	var n int64
 	r.OnInterval(func(iv results.Interval) { n += iv.Methods[0].Calls })
-	s := r.Shard()
-	const perSecond = 20000
-	at := func(i int) time.Duration { return time.Duration(i) * time.Second / perSecond }
-	for i := range 100000 {
-		s.Call(0, codes.OK, lat[i&4095], lat[i&4095]/2, at(i))
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		d := lat[i&4095]
-		code := codes.OK
-		if i&63 == 0 {
-			code = codes.Unavailable
-		}
-		s.Call(0, code, d, d/2, at(100000+i))
-	}
+	benchShardCalls(b, r.Shard())
 	b.StopTimer()
 	if n == 0 {
 		b.Fatal("no interval delivered")
