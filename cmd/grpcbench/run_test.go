@@ -32,6 +32,34 @@ func TestBadScenariosExit2(t *testing.T) {
 	}
 }
 
+// The control for the explicit-value catalogue (scenarios/testdata/bad/
+// explicit-*.yaml): every field those files give a meaningless value,
+// given a meaningful one instead, runs and exits 0.
+func TestExplicitValuesControlRuns(t *testing.T) {
+	const control = `name: control
+repeat: 1
+server: {backends: 1, store_size: 10}
+load: {model: open, arrivals: uniform, rate: 50, duration: 1s, max_calls: 40, max_inflight: 8}
+mix:
+  - {call: GetUser, weight: 1}
+  - {call: SyncUsers, messages: 1, weight: 1}
+client:
+  timeout: 1s
+  lb: {policy: round_robin}
+  pool: {size: 1, pick: round_robin}
+  retry: {max_attempts: 1}
+`
+	dir := t.TempDir()
+	f := filepath.Join(dir, "control.yaml")
+	if err := os.WriteFile(f, []byte(control), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(context.Background(), "run", f, "-o", filepath.Join(dir, "r.json"))
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+}
+
 const tinyScenario = `name: tiny
 server: {backends: 2}
 load: {rate: 200, duration: 1s}
