@@ -179,6 +179,13 @@ func parseUnix(s, scheme string) (endpoint, error) {
 	if strings.ContainsRune(path, 0) {
 		return endpoint{}, fmt.Errorf("%q: socket path holds a NUL byte", s)
 	}
+	if scheme == "unix" && strings.HasPrefix(path, "@") {
+		// "unix:@name": a leading @ names an abstract socket (Linux).
+		if path == "@" {
+			return endpoint{}, fmt.Errorf("%q: missing abstract socket name after @", s)
+		}
+		return endpoint{target: s, addr: "unix:" + path}, nil
+	}
 	if scheme == "unix-abstract" {
 		return endpoint{target: s, addr: "unix:@" + path}, nil
 	}

@@ -33,6 +33,7 @@ func TestParseTarget(t *testing.T) {
 		{in: "unix:/tmp/grpc.sock", target: "unix:/tmp/grpc.sock", addr: "unix:///tmp/grpc.sock"},
 		{in: "unix:run/grpc.sock", list: true, target: "unix:run/grpc.sock", addr: "unix:run/grpc.sock"},
 		{in: "unix-abstract:bench", list: true, target: "unix-abstract:bench", addr: "unix:@bench"},
+		{in: "unix:@bench", list: true, target: "unix:@bench", addr: "unix:@bench"},
 
 		{in: "", errorHas: "must not be empty"},
 		{in: "api.example.com", list: true, errorHas: "is not host:port"},
@@ -49,6 +50,7 @@ func TestParseTarget(t *testing.T) {
 		{in: "unix://host/tmp/x.sock", errorHas: "takes no authority"},
 		{in: "unix:", errorHas: "missing socket path"},
 		{in: "unix-abstract:", errorHas: "missing socket path"},
+		{in: "unix:@", list: true, errorHas: "missing abstract socket name"}, // found by FuzzParseTarget
 		{in: "unix:///tmp/x.sock?x=1", errorHas: "no query"},
 		{in: "passthrough://auth/h:1", errorHas: "takes no authority"},
 		{in: "passthrough:///host", errorHas: "is not host:port"},
