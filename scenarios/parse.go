@@ -125,9 +125,12 @@ func (sp *Spec) decode(root *yaml.Node, setPaths map[string]string) (*Scenario, 
 			if e.Line != 0 {
 				continue
 			}
+			// The most specific --set that covers the field names it
+			// (mix[0].data over mix), whatever the map's order.
+			best := ""
 			for p, kv := range setPaths {
-				if e.Path == p || strings.HasPrefix(e.Path, p+".") || strings.HasPrefix(e.Path, p+"[") {
-					e.File = file + " (--set " + kv + ")"
+				if (e.Path == p || strings.HasPrefix(e.Path, p+".") || strings.HasPrefix(e.Path, p+"[")) && len(p) > len(best) {
+					best, e.File = p, file+" (--set "+kv+")"
 				}
 			}
 		}

@@ -229,3 +229,14 @@ func TestRepeatsGetTheirOwnSeed(t *testing.T) {
 		}
 	}
 }
+
+// A field error names the most specific --set that covers the field,
+// every time (the overrides are kept in a map).
+func TestSetErrorNamesMostSpecificSet(t *testing.T) {
+	for range 20 {
+		_, err := Parse(context.Background(), "command line", []byte("name: x\n"), `mix=[{call: GetUser}]`, `mix[0].data={"user": 1}`)
+		if err == nil || !strings.Contains(err.Error(), `(--set mix[0].data={"user": 1}): mix[0].data.user`) {
+			t.Fatalf("error %v: want it to name the --set of mix[0].data", err)
+		}
+	}
+}
