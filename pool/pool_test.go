@@ -256,6 +256,16 @@ func TestFirstReadySkipsFailedConnection(t *testing.T) {
 func TestWarmup(t *testing.T) {
 	cl := testserver.Fake(t, fakeserver.Config{Seed: 1})
 	p := newPool(t, cl.Addrs()[0], pool.Config{Size: 3, Warmup: true})
+	// Warm-up returns as soon as every connection is READY; each watcher
+	// counts the change when it wakes up, a moment later.
+	testutil.Eventually(t, 5*time.Second, "every connection's watcher to see a change", func() bool {
+		for _, c := range p.Stats().Conns {
+			if c.StateChanges < 1 {
+				return false
+			}
+		}
+		return true
+	})
 	st := p.Stats()
 	for _, c := range st.Conns {
 		// IDLE→CONNECTING→READY, of which the watcher may see only IDLE→READY.
