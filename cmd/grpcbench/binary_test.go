@@ -130,6 +130,18 @@ func (p *proc) maxRSS() int64 {
 	return 0
 }
 
+// selfMaxRSS is this test process's peak RSS. A child started by os/exec
+// on Linux shares this process's memory until it execs (vfork), and the
+// kernel records that memory's high-water mark as the child's maxrss at
+// exec: a child's maxrss is never below it, whatever the child used.
+func selfMaxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
+}
+
 // waitFor polls cond until it holds; it fails the test after d or if the
 // process ends first.
 func (p *proc) waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
