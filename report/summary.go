@@ -353,16 +353,8 @@ func percent(f float64) string {
 // received at least one of the cell's calls: attempts as the client saw
 // them, or the server's count when the client has none.
 func usedBackends(c *results.Cell) []int {
-	var client int64
-	for _, b := range c.Backends {
-		client += b.ClientCalls
-	}
 	var out []int
-	for i, b := range c.Backends {
-		n := b.ClientCalls
-		if client == 0 {
-			n = b.ServerCalls
-		}
+	for i, n := range c.BackendCalls() {
 		if n > 0 {
 			out = append(out, i)
 		}

@@ -28,6 +28,24 @@ func (m *MethodStats) ErrorRate() float64 {
 // ErrorRate returns the fraction of the cell's calls that failed.
 func (c *Cell) ErrorRate() float64 { return c.All.ErrorRate() }
 
+// BackendCalls returns each backend's calls over the whole cell (warm-up
+// included), in the order of c.Backends: the attempts the client saw land
+// on it, or the server's count when the client counted none (gRPC's native
+// retries leave the client no peer per attempt).
+func (c *Cell) BackendCalls() []int64 {
+	out, client := make([]int64, len(c.Backends)), false
+	for i, b := range c.Backends {
+		out[i] = b.ClientCalls
+		client = client || b.ClientCalls > 0
+	}
+	if !client {
+		for i, b := range c.Backends {
+			out[i] = b.ServerCalls
+		}
+	}
+	return out
+}
+
 // Rate returns the completed calls per second over the cell's duration,
 // computed from Load.Completed (0 when the duration is zero).
 func (c *Cell) Rate() float64 {

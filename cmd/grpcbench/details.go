@@ -107,7 +107,7 @@ func cellDetails(c *results.Cell, seconds bool) []string {
 func backendLine(c *results.Cell) string {
 	counts, phase := recordedAttempts(c), " of the attempts after warm-up"
 	if counts == nil {
-		counts, phase = wholeCellCounts(c), " of the attempts"
+		counts, phase = c.BackendCalls(), " of the attempts"
 	}
 	var total, maxIn int64
 	for i, b := range c.Backends {
@@ -140,34 +140,17 @@ func recordedAttempts(c *results.Cell) []int64 {
 	for i, b := range c.Backends {
 		index[b.Addr] = i
 	}
-	out, any := make([]int64, len(c.Backends)), false
+	out, seen := make([]int64, len(c.Backends)), false
 	for _, sec := range c.BackendSeries {
 		for addr, n := range sec.Calls {
 			if i, ok := index[addr]; ok {
 				out[i] += n
-				any = any || n > 0
+				seen = seen || n > 0
 			}
 		}
 	}
-	if !any {
+	if !seen {
 		return nil
-	}
-	return out
-}
-
-// wholeCellCounts is each backend's attempts over the whole cell, warm-up
-// included: the client's count, or the server's when the client counted
-// none.
-func wholeCellCounts(c *results.Cell) []int64 {
-	out, client := make([]int64, len(c.Backends)), false
-	for i, b := range c.Backends {
-		out[i] = b.ClientCalls
-		client = client || b.ClientCalls > 0
-	}
-	if !client {
-		for i, b := range c.Backends {
-			out[i] = b.ServerCalls
-		}
 	}
 	return out
 }
